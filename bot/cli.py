@@ -1,0 +1,21 @@
+"""Command-line entry point: records-bot (chat, serve, deadline, db, audit, export, reminders)."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.commands import audit, chat, db, deadline, export, reminders, serve
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="records-bot: walks a therapy practice through client records requests.",
+)
+
+for command_module in (chat, serve, deadline, db, audit, export, reminders):
+    command_module.register(app)
+
+
+def main() -> None:
+    app()

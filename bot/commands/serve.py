@@ -1,0 +1,7 @@
+"""records-bot serve (placeholder until implemented)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this command to the CLI."""

@@ -1,0 +1,57 @@
+"""Every sentence people read: jinja2 templates from templates/, overridable by the practice."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@lru_cache(maxsize=8)
+def environment(practice_dir: str | None = None) -> SandboxedEnvironment:
+    """The template environment: the practice's own folder first, then ours.
+
+    Sandboxed, StrictUndefined (a missing value is an error, never a blank), autoescaped for HTML.
+    Values passed in are always data: user text is never parsed as template source.
+    """
+    loaders = [FileSystemLoader(practice_dir)] if practice_dir else []
+    loaders.append(FileSystemLoader(str(TEMPLATES)))
+    env = SandboxedEnvironment(
+        loader=ChoiceLoader(loaders),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html", "htm"], default_for_string=False, default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["longdate"] = lambda d: f"{d:%B} {d.day}, {d:%Y}" if d else ""
+    env.filters["money"] = lambda cents: f"${cents / 100:,.2f}"
+    return env
+
+
+_practice_dir: str | None = None
+
+
+def use_practice_templates(folder: Path | None) -> None:
+    """Let a practice override any template by dropping a file of the same name in its folder."""
+    global _practice_dir
+    _practice_dir = str(folder) if folder else None
+
+
+def render(name: str, **context: Any) -> str:
+    """Render one template file by name, e.g. render("letters/acknowledgement.en.md.j2", ...)."""
+    return environment(_practice_dir).get_template(name).render(**context).strip()
+
+
+def say(key: str, **context: Any) -> str:
+    """One short chat message: the macro named key in templates/chat.j2."""
+    module = environment(_practice_dir).get_template("chat.j2").module
+    macro = getattr(module, key, None)
+    if macro is None:
+        raise KeyError(f"templates/chat.j2 has no message named {key!r}")
+    return str(macro(**context)).strip()
