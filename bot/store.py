@@ -210,7 +210,7 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=60)
     before: dict[str, Any] = _json()
     after: dict[str, Any] = _json()
-    prev_hash: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64, unique=True)  # two writers appending at once: one must retry
     hash: str = Field(max_length=64, unique=True)
 
 

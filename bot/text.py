@@ -49,9 +49,11 @@ def render(name: str, **context: Any) -> str:
 
 
 def say(key: str, **context: Any) -> str:
-    """One short chat message: the macro named key in templates/chat.j2."""
-    module = environment(_practice_dir).get_template("chat.j2").module
-    macro = getattr(module, key, None)
+    """One short message: the macro `name` in templates/chat.j2, or `file.name` in templates/file.j2."""
+    file, _, name = key.rpartition(".")
+    template = f"{file or 'chat'}.j2"
+    module = environment(_practice_dir).get_template(template).module
+    macro = getattr(module, name, None)
     if macro is None:
-        raise KeyError(f"templates/chat.j2 has no message named {key!r}")
+        raise KeyError(f"templates/{template} has no message named {name!r}")
     return str(macro(**context)).strip()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 23:32:59.658052
+Create Date: 2026-11-26 23:34:34.199176
 """
 
 from collections.abc import Sequence
@@ -117,6 +117,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("hash"),
+        sa.UniqueConstraint("prev_hash"),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_events_request_id"), ["request_id"], unique=False)

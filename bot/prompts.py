@@ -1,0 +1,86 @@
+"""Platform-neutral things the assistant shows and hears: prompts out, answers in, messages for others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+PromptKind = Literal[
+    "notice",  # text only, nothing to answer
+    "choice",  # pick one of choices
+    "date",  # a date, YYYY-MM-DD
+    "text",  # free text (max_length)
+    "checklist",  # pick any number of choices (multi-select)
+    "member",  # pick a practice member (choices hold the allowed members)
+    "form",  # several fields answered together (a Slack modal, an Adaptive Card, one-by-one in the terminal)
+    "draft",  # a letter to review; choices say what to do with it
+    "confirm",  # yes / no
+]
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a form prompt; kind is one of the single-answer prompt kinds."""
+
+    name: str
+    label: str
+    kind: Literal["choice", "date", "text", "member", "checklist"] = "text"
+    choices: tuple[Choice, ...] = ()
+    required: bool = True
+    max_length: int = 200
+    default: str | None = None
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Something to show a person. `ref` addresses the answer back: "run:<id>:<step>:<version>" or "consult:<id>"."""
+
+    kind: PromptKind
+    text: str
+    ref: str | None = None
+    choices: tuple[Choice, ...] = ()
+    fields: tuple[FormField, ...] = ()
+    body: str | None = None  # the full text of a draft letter
+    error: str | None = None  # why the previous answer was not accepted (shown with the re-asked question)
+    header: str | None = None  # e.g. "RR-2026-0042 · due 2026-12-24 · 28 days left · step: Review"
+    max_length: int = 500
+    default: str | None = None
+
+    @property
+    def expects_answer(self) -> bool:
+        return self.kind != "notice" and self.ref is not None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a person answered to the prompt with this ref. value: str, list[str] (checklist) or dict (form)."""
+
+    ref: str
+    value: Any
+    actor: str  # the practice member's name
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A message for someone other than the person in the conversation: a member's DM or the records channel."""
+
+    target_kind: Literal["member", "channel"]
+    target: str  # member name, or channel name/id
+    prompts: tuple[Prompt, ...]
+    phi_free: bool = True  # channel posts must be; the renderer refuses otherwise
+
+
+@dataclass
+class Reply:
+    """The assistant's answer to one inbound interaction."""
+
+    prompts: list[Prompt] = field(default_factory=list)
+    outbound: list[Outbound] = field(default_factory=list)
+    duplicate: bool = False  # the same interaction was handled before; nothing changed
