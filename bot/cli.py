@@ -13,6 +13,12 @@ app = typer.Typer(
     help="records-bot: walks a therapy practice through client records requests.",
 )
 
+
+@app.callback()
+def _root() -> None:
+    """records-bot: walks a therapy practice through client records requests."""
+
+
 for command_module in (chat, serve, deadline, db, audit, export, reminders):
     command_module.register(app)
 

@@ -134,6 +134,7 @@ class PracticeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field("My Practice", min_length=1)
+    phone: str | None = Field(None, min_length=7)  # the number clients call; letters say who to contact
     jurisdiction: str = "US"
     timezone: str = "America/New_York"
     hipaa_covered_entity: bool = True
@@ -169,6 +170,8 @@ class PracticeSettings(BaseModel):
 
     @model_validator(mode="after")
     def _names_refer_to_members(self) -> PracticeSettings:
+        if not self.members:  # a practice with no file yet: one local member, so the terminal chat just works
+            self.members = [Member(name="You", role="admin")]
         names = [m.name for m in self.members]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
@@ -188,9 +191,6 @@ class PracticeSettings(BaseModel):
     @property
     def supervisors(self) -> list[Member]:
         return [m for m in self.members if m.role == "supervisor"]
-
-
-DEFAULT_MEMBER = Member(name="You", role="admin")
 
 
 def _describe(error: ValidationError, source: str) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from typing import NoReturn
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot import text
+from bot.commands import fail
 from bot.config import EnvSettings, PracticeSettings, SettingsError, load_env, load_practice
 from bot.db import SchemaMismatch, open_database
 from bot.store import Member, session_scope
@@ -20,12 +19,6 @@ class AppContext:
     env: EnvSettings
     practice: PracticeSettings
     engine: Engine
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """One clear line on stderr and a non-zero exit; never a traceback."""
-    print(message, file=sys.stderr)
-    raise SystemExit(code)
 
 
 def sync_members(engine: Engine, practice: PracticeSettings) -> None:

@@ -1,7 +1,41 @@
-"""records-bot audit (placeholder until implemented)."""
+"""records-bot audit verify: check the hash-chained audit trail end to end."""
+
+from __future__ import annotations
 
 import typer
+
+from bot.context import open_context
+from bot.services.audit import verify
+from bot.store import as_utc, session_scope
+from bot.text import say
+
+audit_app = typer.Typer(no_args_is_help=True, help="Check the audit trail.")
+
+
+@audit_app.command("verify")
+def verify_command() -> None:
+    """Recompute every audit event's hash and link; exit 1 naming the first bad event."""
+    context = open_context()
+    with session_scope(context.engine) as session:
+        report = verify(session)
+    if report.ok:
+        typer.echo(say("audit.intact", checked=report.checked, head_hash=report.head_hash))
+        return
+    at = as_utc(report.first_bad_at).astimezone(context.practice.tz) if report.first_bad_at else None
+    when = f"{at:%Y-%m-%d %H:%M} {at.tzname()}" if at else ""
+    typer.echo(
+        say(
+            "audit.broken",
+            event_id=report.first_bad_id,
+            at=when,
+            action=report.first_bad_action,
+            reason=report.reason,
+            checked=report.checked,
+        )
+    )
+    raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
     """Add this command to the CLI."""
+    app.add_typer(audit_app, name="audit")

@@ -1,0 +1,1 @@
+"""The Slack adapter: Bolt listeners, Block Kit rendering, delivery, HTTP and Socket Mode transports."""

@@ -1,0 +1,363 @@
+"""The Bolt AsyncApp: ack first, then hand the interaction to the conversation core and show what it says."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack import blocks
+from bot.adapters.slack.delivery import Delivery, Pacer, Surfaces, error_notice
+from bot.adapters.slack.directory import Directory
+from bot.adapters.slack.ids import (
+    ACTION_PATTERN,
+    COMMAND,
+    CONSULT_PREFIX,
+    FORM_CALLBACK,
+    NOTE_BLOCK,
+    RESUME_PREFIX,
+    Action,
+    action_of,
+    block_id,
+    ref_of,
+)
+from bot.config import PracticeSettings
+from bot.prompts import Answer, Prompt, Reply
+from bot.text import say
+
+log = logging.getLogger("records_bot.slack")
+
+
+class ConversationPort(Surfaces, Protocol):
+    """What the adapter needs from bot.services.conversation.Conversation (all synchronous, DB inside)."""
+
+    def start(self, actor: str, *, inbound_key: str | None = None) -> Reply: ...
+
+    def answer(self, answer: Answer, *, inbound_key: str | None = None) -> Reply: ...
+
+    def command(self, actor: str, text: str, *, inbound_key: str | None = None) -> Reply: ...
+
+    def validate_form(self, ref: str, values: dict[str, str]) -> dict[str, str]: ...
+
+    def home(self, actor: str) -> list[Prompt]: ...
+
+
+def web_client(token: str, api_url: str | None = None) -> AsyncWebClient:
+    """The Web API client: SLACK_API_URL when set (GovSlack, a local fake), 429s retried after Retry-After."""
+    base_url = (api_url.rstrip("/") + "/") if api_url else AsyncWebClient.BASE_URL
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=10)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+class SlackAdapter:
+    """Registers the listeners on an AsyncApp and runs the slow part of each interaction after its ack."""
+
+    def __init__(
+        self,
+        conversation: ConversationPort,
+        practice: PracticeSettings,
+        *,
+        token: str,
+        signing_secret: str,
+        api_url: str | None = None,
+        pacer: Pacer | None = None,
+        process_before_response: bool = True,
+    ) -> None:
+        self.conversation, self.practice = conversation, practice
+        self.client = web_client(token, api_url)
+        self.directory = Directory(practice)
+        self.delivery = Delivery(self.client, practice, self.directory, conversation, pacer=pacer)
+        self.forms: dict[str, Prompt] = {}  # form prompts by ref, for the "Open the form" button (bounded below)
+        self._tasks: set[asyncio.Task[None]] = set()
+        # process_before_response=True runs the ack function inline and answers Slack the moment it returns;
+        # the slow part always runs in a task started by spawn(), so nothing slow ever sits before the ack.
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret,
+            process_before_response=process_before_response,
+            raise_error_for_unhandled_request=False,
+        )
+        self.app.middleware(self._only_our_workspace)
+        self.app.command(COMMAND)(self.ack_command)
+        self.app.action(ACTION_PATTERN)(self.ack_action)
+        self.app.view(FORM_CALLBACK)(self.ack_form_submission)
+        self.app.event("app_home_opened")(self.handle_home_opened)
+        self.app.event("message")(self.handle_direct_message)
+        self.app.error(self._on_error)
+
+    # ---- plumbing --------------------------------------------------------------------------------------------------
+
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run the slow part after the ack; keep a reference so the task is not collected mid-way."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for work still running after its ack (used at shutdown and by tests)."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+
+    async def _guard(self, slack_user_id: str, channel: str | None, work: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await work()
+        except SlackApiError as exc:
+            log.warning("Slack API error mid-step: %s", exc.response.get("error"))
+            await self._best_effort_tell(slack_user_id, channel, error_notice())
+        except Exception:
+            log.exception("interaction failed")
+            await self._best_effort_tell(
+                slack_user_id, channel, Prompt(kind="notice", text=say("slack.something_went_wrong"))
+            )
+
+    async def _best_effort_tell(self, slack_user_id: str, channel: str | None, prompt: Prompt) -> None:
+        try:
+            await self.delivery.tell(slack_user_id, channel, [prompt])
+        except Exception:  # Slack itself is down: nothing more we can show; the log has it
+            log.exception("could not tell %s about an error", slack_user_id)
+
+    async def _only_our_workspace(self, context: Any, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
+        ours = context.authorize_result.team_id if context.authorize_result else None
+        theirs = context.team_id
+        if ours and theirs and ours != theirs and not context.enterprise_id:
+            log.warning("refused a request from workspace %s", theirs)
+            is_command = "command" in body
+            return BoltResponse(status=200, body=say("slack.other_workspace") if is_command else "")
+        return await next()
+
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        log.error("unhandled error in a Slack listener: %s", error, exc_info=error)
+
+    async def _run(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(call, *args, **kwargs)
+
+    def _remember_forms(self, prompts: list[Prompt]) -> None:
+        for prompt in prompts:
+            if prompt.kind == "form" and prompt.ref:
+                self.forms[prompt.ref] = prompt
+        while len(self.forms) > 2000:
+            self.forms.pop(next(iter(self.forms)))
+
+    async def _show_reply(self, slack_user_id: str, reply: Reply, trigger_id: str | None) -> None:
+        """Open the first form as a modal while the trigger is fresh; everything else goes to the DM."""
+        self._remember_forms(reply.prompts)
+        rest = list(reply.prompts)
+        form = next((p for p in rest if p.kind == "form" and p.ref), None)
+        if form is not None and trigger_id:
+            rest.remove(form)
+            try:
+                await self.client.views_open(trigger_id=trigger_id, view=blocks.render_modal(form, {"ref": form.ref}))
+            except SlackApiError as exc:
+                log.warning("views.open failed (%s); offering the form as a button", exc.response.get("error"))
+                rest.insert(rest.index(form) if form in rest else 0, form)
+                rest.insert(0, Prompt(kind="notice", text=say("slack.form_error")))
+        await self.delivery.reply(slack_user_id, Reply(prompts=rest, outbound=reply.outbound))
+
+    # ---- /records-request ------------------------------------------------------------------------------------------
+
+    async def ack_command(self, ack: Callable[..., Awaitable[None]], command: dict[str, Any]) -> None:
+        """Ack at once (a refusal rides on the ack itself); the conversation runs after."""
+        actor = self.directory.member(command.get("user_id"))
+        if actor is None:
+            await ack(text=say("slack.not_a_member"))
+            return
+        await ack()
+        self.spawn(self.handle_command(command, actor))
+
+    async def handle_command(self, command: dict[str, Any], actor: str) -> None:
+        user, channel = command["user_id"], command.get("channel_id")
+
+        async def work() -> None:
+            text = (command.get("text") or "").strip()
+            key = command.get("trigger_id")
+            if text:
+                reply = await self._run(self.conversation.command, actor, text, inbound_key=key)
+            else:
+                reply = await self._run(self.conversation.start, actor, inbound_key=key)
+            if reply.duplicate:
+                return  # a retry of a command already handled
+            answering = [p for p in reply.prompts if p.expects_answer]
+            if text and not answering:
+                await self.delivery.tell(user, channel, reply.prompts)
+                await self.delivery.reply(user, Reply(outbound=reply.outbound))
+                return
+            await self._show_reply(user, reply, key)
+
+        await self._guard(user, channel, work)
+
+    # ---- buttons, selects, date pickers ----------------------------------------------------------------------------
+
+    async def ack_action(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        if action_of(action.get("action_id", "")) is Action.check:
+            return  # a tick in a checklist: Slack keeps it in the message state until Done
+        self.spawn(self.handle_action(body, action))
+
+    async def handle_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        container = body.get("container") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        actor = self.directory.member(user)
+        if actor is None:
+            await self._best_effort_tell(user, channel, Prompt(kind="notice", text=say("slack.not_a_member")))
+            return
+
+        async def work() -> None:
+            act = action_of(action["action_id"])
+            ref = ref_of(action.get("block_id", ""))
+            if act is None or ref is None:
+                return
+            if act is Action.open_form:
+                await self._open_form(user, channel, ref, body.get("trigger_id"))
+                return
+            value, label = read_action(act, action, body, ref)
+            key = f"{container.get('message_ts') or container.get('view_id')}:{action['action_id']}:{action.get('action_ts')}"
+            if ref.startswith(RESUME_PREFIX):  # "next action" on the Home tab: pick the run up in the DM
+                reply = await self._run(
+                    self.conversation.command, actor, f"resume {ref.removeprefix(RESUME_PREFIX)}", inbound_key=key
+                )
+                if refused(reply, ref) or not any(p.expects_answer for p in reply.prompts):
+                    await self.delivery.tell(user, channel, reply.prompts)
+                    return
+                await self._show_reply(user, reply, body.get("trigger_id"))
+                return
+            reply = await self._run(self.conversation.answer, Answer(ref, value, actor), inbound_key=key)
+            if reply.duplicate or refused(reply, ref):
+                await self.delivery.tell(
+                    user, channel, reply.prompts or [Prompt(kind="notice", text=say("slack.not_yours"))]
+                )
+                return
+            message_ts = container.get("message_ts")
+            if message_ts and channel and container.get("type") == "message":
+                question = (body.get("message") or {}).get("text") or ""
+                await self.delivery.mark_done(channel, message_ts, question, label)
+            await self._show_reply(user, reply, body.get("trigger_id"))
+
+        await self._guard(user, channel, work)
+
+    async def _open_form(self, user: str, channel: str | None, ref: str, trigger_id: str | None) -> None:
+        form = self.forms.get(ref)
+        if form is None or not trigger_id:
+            await self.delivery.tell_text(user, channel, say("slack.form_gone"))
+            return
+        await self.client.views_open(trigger_id=trigger_id, view=blocks.render_modal(form, {"ref": ref}))
+
+    # ---- the intake form (modal) -----------------------------------------------------------------------------------
+
+    async def ack_form_submission(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        """Field errors go back on the ack (response_action=errors, under the field); a good form closes and runs on."""
+        user = body["user"]["id"]
+        actor = self.directory.member(user)
+        values = blocks.form_values(view.get("state", {}).get("values", {}))
+        first_field = next(iter(values), None)
+        if actor is None:
+            await ack(response_action="errors", errors={first_field: say("slack.not_a_member")} if first_field else {})
+            return
+        ref = str(json.loads(view.get("private_metadata") or "{}").get("ref", ""))
+        errors = await self._run(self.conversation.validate_form, ref, values) if ref else {}
+        if errors:
+            shown = {
+                name if name in values else first_field: blocks.clip(reason, 2000) for name, reason in errors.items()
+            }
+            await ack(response_action="errors", errors={k: v for k, v in shown.items() if k})
+            return
+        await ack()
+        self.spawn(self.handle_form_submission(user, actor, ref, values, f"{view.get('id')}:{view.get('hash')}"))
+
+    async def handle_form_submission(self, user: str, actor: str, ref: str, values: dict[str, str], key: str) -> None:
+        async def work() -> None:
+            reply = await self._run(self.conversation.answer, Answer(ref, values, actor), inbound_key=key)
+            if reply.duplicate or refused(reply, ref):
+                await self.delivery.tell(user, None, reply.prompts)
+                return
+            await self._show_reply(user, reply, None)
+
+        await self._guard(user, None, work)
+
+    # ---- App Home and typed DMs ------------------------------------------------------------------------------------
+
+    async def handle_home_opened(self, event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event["user"]
+        self.spawn(self._publish_home(user))
+
+    async def _publish_home(self, user: str) -> None:
+        actor = self.directory.member(user)
+        if actor is None:
+            view = blocks.render_home([Prompt(kind="notice", text=say("slack.not_a_member"))])
+        else:
+            prompts = await self._run(self.conversation.home, actor)
+            self._remember_forms(prompts)
+            view = blocks.render_home(prompts)
+        try:
+            await self.client.views_publish(user_id=user, view=view)
+        except SlackApiError as exc:
+            log.warning("views.publish failed: %s", exc.response.get("error"))
+
+    async def handle_direct_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """Typed commands in the app's DM ("status RR-2026-0001", "help") work like the slash command's subcommands."""
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype") or not event.get("text"):
+            return
+        user = event.get("user", "")
+        actor = self.directory.member(user)
+        if actor is None:
+            self.spawn(self.delivery.tell_text(user, None, say("slack.not_a_member")))
+            return
+        command = {"user_id": user, "channel_id": None, "text": event["text"], "trigger_id": body.get("event_id")}
+        self.spawn(self.handle_command(command, actor))
+
+
+def refused(reply: Reply, ref: str) -> bool:
+    """True when the core did not take the answer: the same prompt asked again with a reason, or a refusal notice.
+
+    The core has no explicit "accepted" flag yet, so its refusal notices are recognised by their text.
+    """
+    if any(p.ref == ref and p.error for p in reply.prompts):
+        return True
+    refusals = {say("not_yours"), say("unknown_ref")}
+    return (
+        bool(reply.prompts)
+        and not reply.outbound
+        and all(p.kind == "notice" and p.text in refusals for p in reply.prompts)
+    )
+
+
+def read_action(act: Action, action: dict[str, Any], body: dict[str, Any], ref: str) -> tuple[Any, str | None]:
+    """The answer value a click carries and how it reads back on the finished step."""
+    if act is Action.choose:
+        if "selected_option" in action:
+            option = action["selected_option"] or {}
+            return option.get("value"), (option.get("text") or {}).get("text")
+        value, label = action.get("value"), (action.get("text") or {}).get("text")
+        if ref.startswith(CONSULT_PREFIX):  # the consult card's optional note travels in the message state
+            note_state = (body.get("state") or {}).get("values", {}).get(block_id(ref, NOTE_BLOCK), {})
+            note = (next(iter(note_state.values()), {}) or {}).get("value")
+            if note:
+                return {"answer": value, "note": note}, f"{label}: {note}"
+        return value, label
+    if act is Action.pick_date:
+        return action.get("selected_date"), action.get("selected_date")
+    if act is Action.type_text:
+        return action.get("value") or "", action.get("value") or ""
+    # Done: read what Slack kept in the message state for the prompt's first block
+    state = (body.get("state") or {}).get("values", {}).get(block_id(ref), {})
+    element = next(iter(state.values()), {})
+    if "selected_options" in element:
+        options = element.get("selected_options") or []
+        labels = ", ".join((o.get("text") or {}).get("text", "") for o in options) or say("slack.checklist_none")
+        return [o["value"] for o in options], labels
+    return element.get("value") or "", element.get("value") or ""

@@ -1,0 +1,182 @@
+"""The terminal chat: the embedded, local way to run the conversation (and proof the core is platform-neutral)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+from bot.answers import read_field
+from bot.engine import Invalid
+from bot.prompts import Answer, FormField, Outbound, Prompt, Reply
+from bot.services.conversation import Conversation
+from bot.text import say
+
+SWEEP_EVERY_SECONDS = 30.0
+
+
+class InputEnded(Exception):
+    """Standard input ended while a question was open."""
+
+
+class TerminalChat:
+    """Reads one answer per line, prints prompts as plain text; works the same with a terminal or a pipe."""
+
+    def __init__(
+        self,
+        conversation: Conversation,
+        actor: str,
+        *,
+        stdin: IO[str] = sys.stdin,
+        stdout: IO[str] = sys.stdout,
+        sweep: Callable[[Callable[[Outbound], None]], Any] | None = None,
+    ):
+        self.conversation = conversation
+        self.actor = actor
+        self.stdin = stdin
+        self.stdout = stdout
+        self.sweep = sweep
+        self.last_sweep = 0.0
+        self.interactive = stdin.isatty()
+
+    # ---------------------------------------------------------------- output
+    def say(self, text: str = "") -> None:
+        print(text, file=self.stdout, flush=True)
+
+    def show(self, prompt: Prompt) -> None:
+        if prompt.header:
+            self.say(f"[{prompt.header}]")
+        if prompt.error:
+            self.say(say("terminal.error", reason=prompt.error))
+        self.say(prompt.text)
+        if prompt.body:
+            self.say(say("terminal.draft_rule"))
+            self.say(prompt.body)
+            self.say(say("terminal.draft_rule"))
+        if prompt.kind in ("choice", "member", "draft", "checklist", "confirm"):
+            for number, choice in enumerate(prompt.choices, 1):
+                self.say(f"  {number}. {choice.label}")
+            if prompt.kind == "checklist":
+                self.say(say("terminal.checklist_hint"))
+        elif prompt.kind == "date":
+            self.say(say("terminal.date_hint", default=prompt.default))
+
+    def deliver(self, message: Outbound) -> None:
+        """Messages for others: in the terminal everyone shares one screen, so show where each one went."""
+        for prompt in message.prompts:
+            self.say(say("terminal.outbound", kind=message.target_kind, target=message.target, text=prompt.text))
+
+    # ----------------------------------------------------------------- input
+    def read_line(self, label: str, *, in_question: bool) -> str:
+        self.maybe_sweep()
+        if self.interactive:
+            self.stdout.write(f"{label}> ")
+            self.stdout.flush()
+        line = self.stdin.readline()
+        if not line:
+            if in_question:
+                raise InputEnded
+            raise EOFError
+        return line.rstrip("\r\n")
+
+    def maybe_sweep(self) -> None:
+        if self.sweep and time.monotonic() - self.last_sweep >= SWEEP_EVERY_SECONDS:
+            self.last_sweep = time.monotonic()
+            self.sweep(self.deliver)
+
+    # ------------------------------------------------------------------ loop
+    def run(self) -> int:
+        """The whole session: reminders, resume open work, then commands until quit or end of input."""
+        self.say(say("terminal.welcome", actor=self.actor))
+        self.maybe_sweep()
+        for card in self.conversation.waiting_consults(self.actor):
+            self.handle(Reply(prompts=[card]))
+        for run_id in self.conversation.open_runs(self.actor):
+            reply = self.conversation.current(run_id, self.actor)
+            if reply.prompts:
+                self.say(say("terminal.resuming"))
+                self.handle(reply)
+        while True:
+            try:
+                line = self.read_line("", in_question=False).strip()
+            except EOFError:
+                return 0
+            if not line:
+                continue
+            if line.lower().lstrip("/") in ("quit", "exit", "q"):
+                self.say(say("terminal.bye"))
+                return 0
+            self.handle(self.conversation.command(self.actor, line.lstrip("/") if line.startswith("/") else line))
+
+    def handle(self, reply: Reply) -> None:
+        """Show a reply; while it asks something, ask, send the answer and show the next reply."""
+        while True:
+            for message in reply.outbound:
+                self.deliver(message)
+            question = None
+            for prompt in reply.prompts:
+                if prompt.expects_answer and prompt.kind != "form" or prompt.kind != "form":
+                    self.show(prompt)
+                if prompt.expects_answer:
+                    question = prompt
+            if question is None:
+                return
+            value = self.ask(question)
+            if value is None:  # a command typed instead of an answer
+                return
+            next_reply = self.conversation.answer(Answer(ref=question.ref, value=value, actor=self.actor))
+            if self.stays_put(question, next_reply):
+                self.handle(
+                    Reply(prompts=[p for p in next_reply.prompts if p.kind == "notice"], outbound=next_reply.outbound)
+                )
+                self.say(say("terminal.paused", ref=question.header or ""))
+                return
+            reply = next_reply
+
+    def stays_put(self, asked: Prompt, reply: Reply) -> bool:
+        """An accepted answer that leaves the run on the same step ("not yet"): go back to the command line."""
+        if any(p.error for p in reply.prompts):
+            return False
+        step = (asked.ref or "").split(":")[2:3]
+        return any(p.expects_answer and (p.ref or "").split(":")[2:3] == step for p in reply.prompts) and not any(
+            p.kind == "form" for p in reply.prompts if p.expects_answer
+        )
+
+    def ask(self, prompt: Prompt) -> Any:
+        if prompt.kind == "form":
+            return self.ask_form(prompt)
+        line = self.read_line(prompt.kind, in_question=True)
+        if line.startswith("/"):
+            self.handle(self.conversation.command(self.actor, line[1:]))
+            return None
+        if not line.strip() and prompt.default is not None and prompt.kind in ("date", "text"):
+            return prompt.default
+        if prompt.kind == "checklist" and line.strip().lower() == "all":
+            return [c.value for c in prompt.choices]
+        return line
+
+    def ask_form(self, prompt: Prompt) -> dict[str, Any]:
+        """A form, one field at a time, each checked as it is typed; then the whole form is sent."""
+        if prompt.header:
+            self.say(f"[{prompt.header}]")
+        if prompt.error:
+            self.say(say("terminal.error", reason=prompt.error))
+        self.say(prompt.text)
+        values: dict[str, Any] = {}
+        for field in prompt.fields:
+            values[field.name] = self.ask_field(field)
+        return values
+
+    def ask_field(self, field: FormField) -> str:
+        self.say(say("terminal.field", field=field))
+        for number, choice in enumerate(field.choices, 1):
+            self.say(f"  {number}. {choice.label}")
+        while True:
+            line = self.read_line(field.name, in_question=True)
+            try:
+                read_field(field, line)
+            except Invalid as exc:
+                self.say(say("terminal.error", reason=exc.reason))
+                continue
+            return line

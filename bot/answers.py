@@ -1,0 +1,101 @@
+"""Reading what people type or click: choices by number or words, dates, bounded text, forms."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.engine import Invalid
+from bot.prompts import Choice, FormField
+from bot.text import say
+
+MAX_TEXT = 2000
+
+
+def read_choice(raw: Any, choices: tuple[Choice, ...]) -> str:
+    """A choice by its number (1-based), its value or its label, case-insensitive."""
+    given = str(raw if raw is not None else "").strip()
+    if given.isdigit() and 1 <= int(given) <= len(choices):
+        return choices[int(given) - 1].value
+    for choice in choices:
+        if given.lower() in (choice.value.lower(), choice.label.lower()):
+            return choice.value
+    raise Invalid(say("unknown_choice", given=given, accepted=[c.label for c in choices], count=len(choices)))
+
+
+def read_checklist(raw: Any, choices: tuple[Choice, ...]) -> list[str]:
+    """Any number of choices: a list, or numbers/values separated by commas; 'none' or blank for none."""
+    if isinstance(raw, list | tuple):
+        items = [str(x) for x in raw]
+    else:
+        text = str(raw or "").strip()
+        items = [] if text.lower() in ("", "none", "-") else [p for p in text.replace(";", ",").split(",") if p.strip()]
+    picked: list[str] = []
+    for item in items:
+        value = read_choice(item, choices)
+        if value not in picked:
+            picked.append(value)
+    return picked
+
+
+def read_date(raw: Any, *, not_after: date | None = None, not_before: date | None = None, what: str = "date") -> date:
+    """A date as YYYY-MM-DD within the given bounds."""
+    if isinstance(raw, date):
+        given = raw
+    else:
+        text = str(raw or "").strip()
+        try:
+            given = date.fromisoformat(text)
+            if len(text) != 10:
+                raise ValueError
+        except ValueError:
+            raise Invalid(say("bad_date", given=text)) from None
+    if not_before and given < not_before:
+        raise Invalid(say("date_too_early", what=what, given=given, earliest=not_before))
+    if not_after and given > not_after:
+        raise Invalid(say("date_too_late", what=what, given=given, latest=not_after))
+    return given
+
+
+def read_text(raw: Any, *, max_length: int = 500, required: bool = True) -> str:
+    """Free text, trimmed, within a sane length."""
+    text = str(raw if raw is not None else "").strip()
+    if required and not text:
+        raise Invalid(say("empty_text"))
+    if len(text) > max_length:
+        raise Invalid(say("text_too_long", length=len(text), max_length=max_length))
+    return text
+
+
+def read_field(spec: FormField, raw: Any, **date_bounds: Any) -> Any:
+    """One form field by its kind; blank optional fields give their default (or None)."""
+    blank = raw is None or (isinstance(raw, str) and not raw.strip())
+    if blank and not spec.required:
+        return spec.default
+    if blank and spec.default is not None:
+        raw = spec.default
+    if spec.kind in ("choice", "member"):
+        return read_choice(raw, spec.choices)
+    if spec.kind == "checklist":
+        return read_checklist(raw, spec.choices)
+    if spec.kind == "date":
+        return read_date(raw, **date_bounds.get(spec.name, {}), what=spec.label)
+    return read_text(raw, max_length=spec.max_length, required=spec.required)
+
+
+def read_form(raw: Any, fields: tuple[FormField, ...], **date_bounds: Any) -> dict[str, Any]:
+    """All fields of a form; every field's problem is reported at once, by field name."""
+    if not isinstance(raw, dict):
+        raise Invalid(say("form_expected"))
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for spec in fields:
+        try:
+            values[spec.name] = read_field(spec, raw.get(spec.name), **date_bounds)
+        except Invalid as exc:
+            errors[spec.name] = exc.reason
+    if errors:
+        first = next(iter(errors))
+        label = next(f.label for f in fields if f.name == first)
+        raise Invalid(say("form_field_problem", label=label, reason=errors[first]), fields=errors)
+    return values

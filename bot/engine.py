@@ -1,0 +1,143 @@
+"""The flow engine: a pure function from (flow, run state, answer) to (new state, prompts, effects)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from bot.prompts import Prompt
+
+if TYPE_CHECKING:
+    from bot.config import PracticeSettings
+    from bot.store import Consult, RecordsRequest
+
+
+class Invalid(Exception):
+    """An answer that cannot be taken; the question is asked again with this reason (or per-field reasons)."""
+
+    def __init__(self, reason: str, fields: dict[str, str] | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.fields = fields or {}
+
+
+@dataclass(frozen=True)
+class Go:
+    """A transition: go to step `to`, when the named guard (a method of the flow) says yes, or always."""
+
+    to: str
+    when: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a flow, declared by the names of the flow's methods that do its parts.
+
+    ask:  ctx -> list[Prompt]            what the person sees
+    read: (ctx, raw) -> value            checks the answer; raises Invalid to ask again
+    do:   (ctx, value) -> list[Effect]   what changes when the answer is taken
+    then: transitions, the first whose guard holds wins
+    """
+
+    ask: str
+    read: str | None = None
+    do: str | None = None
+    then: tuple[Go, ...] = ()
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A change for the runner to make (save, schedule, ping, audit); data only."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Where a run stands. Persisted in flow_runs; the version goes up with every accepted answer."""
+
+    step: str
+    answers: dict[str, Any]
+    version: int = 0
+    status: str = "active"  # active | done | cancelled
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Everything a flow may read: the practice, today's date, who is answering, the request so far."""
+
+    practice: PracticeSettings
+    today: date
+    actor: str
+    run_id: int
+    state: RunState
+    request: RecordsRequest | None = None
+    consults: tuple[Consult, ...] = ()
+    value: Any = None  # the answer being read, for guards
+
+    def ref(self) -> str:
+        return f"run:{self.run_id}:{self.state.step}:{self.state.version}"
+
+
+@dataclass(frozen=True)
+class Advance:
+    state: RunState
+    effects: list[Effect]
+
+
+class Flow:
+    """Base for declarative flows: subclasses declare Step attributes, guards and actions as methods."""
+
+    name: ClassVar[str]
+    first: ClassVar[str]
+    steps: ClassVar[dict[str, Step]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.steps = {k: v for k, v in vars(cls).items() if isinstance(v, Step)}
+        for name, step in cls.steps.items():
+            for method in filter(None, (step.ask, step.read, step.do, *(g.when for g in step.then))):
+                if not callable(getattr(cls, method, None)):
+                    raise TypeError(f"{cls.__name__}.{name} names {method!r}, which the flow does not define")
+            for go in step.then:
+                if go.to not in cls.steps:
+                    raise TypeError(f"{cls.__name__}.{name} goes to unknown step {go.to!r}")
+
+
+def start(flow: Flow) -> RunState:
+    return RunState(step=flow.first, answers={}, version=0)
+
+
+def prompts(flow: Flow, ctx: Ctx) -> list[Prompt]:
+    """The prompts for the run's current step, each addressed with the run's (step, version)."""
+    step = flow.steps[ctx.state.step]
+    shown = getattr(flow, step.ask)(ctx)
+    return [p if p.kind == "notice" else replace(p, ref=ctx.ref()) for p in shown]
+
+
+def advance(flow: Flow, ctx: Ctx, raw: Any) -> Advance:
+    """Take an answer to the current step: check it, pick the next step, list the effects. Raises Invalid."""
+    state = ctx.state
+    step = flow.steps[state.step]
+    value = getattr(flow, step.read)(ctx, raw) if step.read else raw
+    answers = {**state.answers, state.step: _jsonable(value)}
+    # guards and actions see this answer among the answers
+    ctx = replace(ctx, value=value, state=replace(state, answers=answers))
+    effects = list(getattr(flow, step.do)(ctx, value)) if step.do else []
+    nxt = next((go.to for go in step.then if go.when is None or getattr(flow, go.when)(ctx, value)), None)
+    status = "done" if step.final and nxt is None else state.status
+    new_state = RunState(step=nxt or state.step, answers=answers, version=state.version + 1, status=status)
+    return Advance(state=new_state, effects=effects)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,493 @@
+"""Runs conversations: loads a run, checks the answer's version, advances the flow, applies its effects, replies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot import engine as flow_engine
+from bot.config import PracticeSettings
+from bot.engine import Ctx, Effect, Invalid, RunState
+from bot.prompts import Answer, Choice, Outbound, Prompt, Reply
+from bot.services import audit, consults, requests
+from bot.services.reminders import plan_reminders
+from bot.store import Consult, FlowRun, InboundKey, Member, RecordsRequest, session_scope, utcnow
+from bot.text import say
+from flows.records_request import FLOWS, RecordsRequestFlow
+
+RUN_REF = re.compile(r"^run:(\d+):([a-z_]+):(\d+)$")
+CONSULT_REF = re.compile(r"^consult:(\d+)$")
+REFERENCE = re.compile(r"\b(RR-\d{4}-\d{4,})\b", re.I)
+CONSULT_ANSWERS = ("can_help", "call_me", "not_now")
+
+
+class Conversation:
+    """The platform-neutral conversation: adapters turn platform events into these calls and render the replies."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        practice: PracticeSettings,
+        *,
+        today: Callable[[], date] | None = None,
+        encrypt_contact: Callable[[dict[str, str]], str] | None = None,
+    ):
+        self.engine = engine
+        self.practice = practice
+        self.today = today or (lambda: utcnow().astimezone(practice.tz).date())
+        self.encrypt_contact = encrypt_contact
+        self.flow: RecordsRequestFlow = FLOWS["records_request"]  # type: ignore[assignment]
+
+    # ------------------------------------------------------------------ entry points
+    def start(self, actor: str, *, inbound_key: str | None = None) -> Reply:
+        """/records-request: a new run at intake (a retried command returns nothing new)."""
+        with session_scope(self.engine) as session:
+            member = self._member(session, actor)
+            if member is None:
+                return self._not_a_member(actor)
+            if inbound_key and not self._claim_key(session, inbound_key):
+                return Reply(prompts=[self._notice(say("already_started"))], duplicate=True)
+            state = flow_engine.start(self.flow)
+            run = FlowRun(flow=self.flow.name, member_id=member.id, step=state.step, answers={}, version=0)
+            session.add(run)
+            session.flush()
+            ctx = self._ctx(session, run, actor)
+            return Reply(prompts=flow_engine.prompts(self.flow, ctx))
+
+    def answer(self, answer: Answer, *, inbound_key: str | None = None) -> Reply:
+        """An answer to any prompt: a step of a run, or a consult card."""
+        if CONSULT_REF.match(answer.ref or ""):
+            return self._answer_consult(answer, inbound_key)
+        match = RUN_REF.match(answer.ref or "")
+        if not match:
+            return Reply(prompts=[self._notice(say("unknown_ref"))])
+        run_id, step, version = int(match[1]), match[2], int(match[3])
+        try:
+            with session_scope(self.engine) as session:
+                member = self._member(session, answer.actor)
+                if member is None:
+                    return self._not_a_member(answer.actor)
+                run = session.get(FlowRun, run_id)
+                if run is None:
+                    return Reply(prompts=[self._notice(say("unknown_ref"))])
+                if not self._may_act(session, member, run):
+                    return Reply(prompts=[self._notice(say("not_yours"))])
+                if inbound_key and not self._claim_key(session, inbound_key):
+                    return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
+                if run.status != "active" or run.step != step or run.version != version:
+                    return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
+                return self._advance(session, run, member, answer.value)
+        except _Stale:
+            return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
+
+    def command(self, actor: str, text: str, *, inbound_key: str | None = None) -> Reply:
+        """help | list | status RR-… | resume RR-… | cancel RR-… <reason> | settings."""
+        words = text.strip().split(maxsplit=2)
+        verb = words[0].lower().lstrip("/") if words else "help"
+        with session_scope(self.engine) as session:
+            member = self._member(session, actor)
+            if member is None:
+                return self._not_a_member(actor)
+            if verb in ("records-request", "new", "start"):
+                pass
+            elif verb == "help":
+                return Reply(prompts=[self._notice(say("help"))])
+            elif verb == "list":
+                return Reply(prompts=[self._notice(self._list_text(session, member))])
+            elif verb in ("status", "resume", "cancel"):
+                ref = REFERENCE.search(text)
+                if not ref:
+                    return Reply(prompts=[self._notice(say("needs_reference", verb=verb))])
+                request = requests.find(session, ref[1])
+                if request is None:
+                    return Reply(prompts=[self._notice(say("no_such_request", reference=ref[1].upper()))])
+                if not self._may_see(member, request):
+                    return Reply(prompts=[self._notice(say("not_yours"))])
+                if verb == "status":
+                    return Reply(prompts=[self._notice(self._status_text(session, request))])
+                if verb == "resume":
+                    return self._resume(session, request, member)
+                reason = text[ref.end() :].strip()
+                if inbound_key and not self._claim_key(session, inbound_key):
+                    return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
+                return self._cancel(session, request, member, reason)
+            elif verb == "settings":
+                if member.role != "admin":
+                    return Reply(prompts=[self._notice(say("admins_only"))])
+                return Reply(prompts=[self._notice(say("settings", practice=self.practice))])
+            else:
+                return Reply(prompts=[self._notice(say("unknown_command", given=verb))])
+        return self.start(actor, inbound_key=inbound_key)
+
+    def validate_form(self, ref: str, values: dict[str, Any]) -> dict[str, str]:
+        """Per-field problems with a form answer, without taking it (for modal errors)."""
+        match = RUN_REF.match(ref or "")
+        if not match:
+            return {}
+        with session_scope(self.engine) as session:
+            run = session.get(FlowRun, int(match[1]))
+            if run is None:
+                return {}
+            member = session.get(Member, run.member_id)
+            ctx = self._ctx(session, run, member.name if member else "")
+            step = self.flow.steps[run.step]
+            if not step.read:
+                return {}
+            try:
+                getattr(self.flow, step.read)(ctx, values)
+            except Invalid as exc:
+                return exc.fields or {"_": exc.reason}
+            return {}
+
+    def current(self, run_id: int, actor: str) -> Reply:
+        """The prompts a run is waiting on (used on resume and after a restart)."""
+        with session_scope(self.engine) as session:
+            run = session.get(FlowRun, run_id)
+            member = self._member(session, actor)
+            if run is None or member is None or not self._may_act(session, member, run):
+                return Reply()
+            return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, actor)))
+
+    def open_runs(self, actor: str) -> list[int]:
+        """This member's unfinished runs, oldest first: what 'resume where it stopped' picks up."""
+        with session_scope(self.engine) as session:
+            member = self._member(session, actor)
+            if member is None:
+                return []
+            query = select(FlowRun.id).where(FlowRun.member_id == member.id, FlowRun.status == "active")
+            return list(session.exec(query.order_by(FlowRun.id)).all())
+
+    def waiting_consults(self, actor: str) -> list[Prompt]:
+        """Consult cards still waiting on this member."""
+        with session_scope(self.engine) as session:
+            member = self._member(session, actor)
+            if member is None:
+                return []
+            query = select(Consult).where(Consult.asked_member_id == member.id, Consult.status == "waiting")
+            cards = []
+            for consult in session.exec(query.order_by(Consult.id)):
+                request = session.get(RecordsRequest, consult.request_id)
+                asker = session.get(Member, consult.asked_by_id) if consult.asked_by_id else None
+                cards.append(consults.card(consult, request, asker.name if asker else ""))
+            return cards
+
+    def home(self, actor: str) -> list[Prompt]:
+        """App Home: my open requests, consults waiting on me; supervisors and admins also see the whole practice."""
+        with session_scope(self.engine) as session:
+            member = self._member(session, actor)
+            if member is None:
+                return [self._notice(say("not_a_member", actor=actor))]
+            today = self.today()
+            mine = requests.open_requests(session, member.id)
+            everyone = requests.open_requests(session) if member.role in ("supervisor", "admin") else []
+            runs = {r.request_id: r for r in session.exec(select(FlowRun).where(FlowRun.status == "active"))}
+            prompts = [self._notice(say("home_mine", requests=mine, today=today, runs=runs))]
+            for request in mine:
+                run = runs.get(request.id)
+                if run is not None:
+                    prompts.append(
+                        Prompt(
+                            kind="choice",
+                            text=say("home_row", request=request, today=today, step=run.step),
+                            ref=f"resume:{request.reference}",
+                            choices=(Choice("resume", say("home_next")),),
+                        )
+                    )
+        prompts.extend(self.waiting_consults(actor))
+        if everyone:
+            prompts.append(self._notice(say("home_practice", requests=everyone, today=today)))
+        return prompts
+
+    def set_surface(self, ref: str, surface: dict[str, Any]) -> None:
+        match = RUN_REF.match(ref or "")
+        if match:
+            with session_scope(self.engine) as session:
+                run = session.get(FlowRun, int(match[1]))
+                if run is not None:
+                    run.surface = {**run.surface, **surface}
+                    session.add(run)
+
+    def surface(self, ref: str) -> dict[str, Any]:
+        match = RUN_REF.match(ref or "")
+        if not match:
+            return {}
+        with session_scope(self.engine) as session:
+            run = session.get(FlowRun, int(match[1]))
+            return dict(run.surface) if run else {}
+
+    def member_by_slack_id(self, slack_user_id: str) -> str | None:
+        return next((m.name for m in self.practice.members if m.slack_user_id == slack_user_id), None)
+
+    # ------------------------------------------------------------------ internals
+    def _advance(self, session: Session, run: FlowRun, member: Member, raw: Any) -> Reply:
+        ctx = self._ctx(session, run, member.name)
+        try:
+            result = flow_engine.advance(self.flow, ctx, raw)
+        except Invalid as exc:
+            prompts = flow_engine.prompts(self.flow, ctx)
+            return Reply(prompts=[replace(p, error=exc.reason) for p in prompts if p.kind != "notice"])
+        # optimistic lock: only one answer may move a run from this version
+        moved = session.execute(
+            update(FlowRun)
+            .where(col(FlowRun.id) == run.id, col(FlowRun.version) == run.version)
+            .values(
+                step=result.state.step,
+                answers=result.state.answers,
+                version=result.state.version,
+                status=result.state.status,
+                updated_at=utcnow(),
+            )
+        )
+        if moved.rowcount != 1:
+            raise _Stale
+        session.expire(run)
+        outbound: list[Outbound] = []
+        notices: list[Prompt] = []
+        for effect in result.effects:
+            self._apply(session, run, member, effect, outbound, notices, raw)
+        session.refresh(run)
+        request = session.get(RecordsRequest, run.request_id) if run.request_id else None
+        if request is not None:
+            if run.status == "active":
+                requests.update_request(session, request, {"step": run.step}, actor=member.name)
+            plan_reminders(session, request, self.practice, now=utcnow())
+        ctx = self._ctx(session, run, member.name)
+        prompts = [*notices]
+        if run.status == "active":
+            prompts.extend(flow_engine.prompts(self.flow, ctx))
+        else:
+            prompts.append(self._notice(say("run_done", request=request)))
+        return Reply(prompts=prompts, outbound=outbound)
+
+    def _apply(
+        self,
+        session: Session,
+        run: FlowRun,
+        member: Member,
+        effect: Effect,
+        outbound: list[Outbound],
+        notices: list[Prompt],
+        raw: Any,
+    ) -> None:
+        data = effect.data
+        request = session.get(RecordsRequest, run.request_id) if run.request_id else None
+        if effect.kind == "create_request":
+            values = dict(data)
+            token = None
+            request = requests.create_request(
+                session, values=values, owner=member, practice=self.practice, today=self.today(), contact_token=token
+            )
+            session.execute(update(FlowRun).where(col(FlowRun.id) == run.id).values(request_id=request.id))
+            session.refresh(run)
+            notices.append(self._notice(say("created", request=request, channel=self.practice.records_channel)))
+        elif effect.kind == "update_request":
+            requests.update_request(session, request, dict(data), actor=member.name)
+        elif effect.kind == "save_draft":
+            from bot.store import Draft
+
+            draft = Draft(
+                request_id=request.id,
+                kind=data["kind"],
+                language=request.language,
+                body=data["body"],
+                created_by_id=member.id,
+                sent_on=data.get("sent_on"),
+            )
+            session.add(draft)
+            session.flush()
+            action = "letter.sent" if draft.sent_on else "draft.saved"
+            audit.record(
+                session,
+                request_id=request.id,
+                actor=member.name,
+                action=action,
+                after={"kind": draft.kind, "sent_on": draft.sent_on, "draft_id": draft.id},
+            )
+            if data.get("show"):
+                notices.append(Prompt(kind="notice", text=say("draft_saved", kind=draft.kind), body=draft.body))
+        elif effect.kind == "checklist":
+            requests.set_checklist(session, request, data["done"], data["all"], actor=member.name)
+        elif effect.kind == "ask_consult":
+            asked = self._member(session, data["member"])
+            try:
+                _, messages = consults.ask(
+                    session,
+                    request=request,
+                    step=data["step"],
+                    kind=data["kind"],
+                    asked_by=member,
+                    asked_member=asked,
+                    question=data["question"],
+                    practice=self.practice,
+                )
+            except consults.ConsultError as exc:
+                notices.append(self._notice(str(exc)))
+                return
+            for message in messages:
+                if message.target == member.name:
+                    notices.extend(message.prompts)
+                else:
+                    outbound.append(message)
+        elif effect.kind == "record_call":
+            consult, _ = consults.ask(
+                session,
+                request=request,
+                step=data["step"],
+                kind=data["kind"],
+                asked_by=member,
+                asked_member=None,
+                question=say("call_question"),
+                practice=self.practice,
+            )
+            consults.record_call_outcome(
+                session,
+                consult_id=consult.id,
+                spoken_on=data["spoken_on"],
+                spoken_to=data["spoken_to"],
+                reference_number=data.get("reference_number"),
+                advice=data["advice"],
+                actor=member.name,
+            )
+        elif effect.kind == "post_channel":
+            outbound.append(self.channel_post(data["event"], request, member.name))
+        elif effect.kind == "audit_only":
+            audit.record(
+                session,
+                request_id=request.id if request else None,
+                actor=member.name,
+                action=data["action"],
+                after=data["after"],
+            )
+        else:  # a flow asking for something the runner cannot do is a programming error, not user input
+            raise ValueError(f"unknown effect {effect.kind!r}")
+
+    def channel_post(self, event: str, request: RecordsRequest, owner: str) -> Outbound:
+        """The records channel hears only reference, due date, status and owner: never PHI."""
+        text = say(
+            "channel_post",
+            event=event,
+            reference=request.reference,
+            due=request.effective_due,
+            status=request.status,
+            owner=owner,
+        )
+        return Outbound(
+            target_kind="channel", target=self.practice.records_channel, prompts=(self._notice(text),), phi_free=True
+        )
+
+    def _answer_consult(self, answer: Answer, inbound_key: str | None) -> Reply:
+        consult_id = int(CONSULT_REF.match(answer.ref)[1])  # type: ignore[index]
+        value, note = answer.value, None
+        if isinstance(value, dict):
+            value, note = value.get("answer"), value.get("note")
+        elif isinstance(value, str) and ":" in value:
+            value, note = (part.strip() for part in value.split(":", 1))
+        labels = tuple(Choice(v, say("consult_answer", value=v)) for v in CONSULT_ANSWERS)
+        try:
+            from bot.answers import read_choice
+
+            value = read_choice(value, labels)
+        except Invalid as exc:
+            return Reply(prompts=[self._notice(exc.reason)])
+        with session_scope(self.engine) as session:
+            member = self._member(session, answer.actor)
+            if member is None:
+                return self._not_a_member(answer.actor)
+            if inbound_key and not self._claim_key(session, inbound_key):
+                return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
+            try:
+                messages = consults.answer(session, consult_id=consult_id, member=member, answer=value, note=note)
+            except consults.ConsultError as exc:
+                return Reply(prompts=[self._notice(str(exc))])
+        mine = [p for m in messages if m.target == member.name for p in m.prompts]
+        return Reply(prompts=mine, outbound=[m for m in messages if m.target != member.name])
+
+    def _resume(self, session: Session, request: RecordsRequest, member: Member) -> Reply:
+        run = session.exec(
+            select(FlowRun).where(FlowRun.request_id == request.id).order_by(col(FlowRun.id).desc())
+        ).first()
+        if run is None or run.status != "active":
+            return Reply(prompts=[self._notice(self._status_text(session, request))])
+        return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)))
+
+    def _cancel(self, session: Session, request: RecordsRequest, member: Member, reason: str) -> Reply:
+        if not reason:
+            return Reply(prompts=[self._notice(say("cancel_needs_reason", reference=request.reference))])
+        if len(reason) > 500:
+            return Reply(prompts=[self._notice(say("text_too_long", length=len(reason), max_length=500))])
+        if request.status in ("cancelled", "closed"):
+            return Reply(prompts=[self._notice(say("already_closed", request=request))])
+        requests.update_request(
+            session,
+            request,
+            {"status": "cancelled", "outcome": "cancelled", "outcome_note": reason, "closed_on": self.today()},
+            actor=member.name,
+        )
+        session.execute(update(FlowRun).where(col(FlowRun.request_id) == request.id).values(status="cancelled"))
+        return Reply(
+            prompts=[self._notice(say("cancelled", request=request))],
+            outbound=[self.channel_post("cancelled", request, member.name)],
+        )
+
+    def _list_text(self, session: Session, member: Member) -> str:
+        return say("list", requests=requests.open_requests(session, member.id), today=self.today())
+
+    def _status_text(self, session: Session, request: RecordsRequest) -> str:
+        owner = session.get(Member, request.owner_id) if request.owner_id else None
+        return say("status", request=request, today=self.today(), owner=owner.name if owner else "")
+
+    def _ctx(self, session: Session, run: FlowRun, actor: str) -> Ctx:
+        request = session.get(RecordsRequest, run.request_id) if run.request_id else None
+        found = ()
+        if request is not None:
+            found = tuple(
+                session.exec(select(Consult).where(Consult.request_id == request.id).order_by(Consult.id)).all()
+            )
+        state = RunState(step=run.step, answers=dict(run.answers), version=run.version, status=run.status)
+        return Ctx(
+            practice=self.practice,
+            today=self.today(),
+            actor=actor,
+            run_id=run.id,
+            state=state,
+            request=request,
+            consults=found,
+        )
+
+    def _member(self, session: Session, name: str) -> Member | None:
+        return session.exec(select(Member).where(Member.name == name, Member.active == True)).first()  # noqa: E712
+
+    def _may_act(self, session: Session, member: Member, run: FlowRun) -> bool:
+        return run.member_id == member.id or member.role in ("supervisor", "admin")
+
+    def _may_see(self, member: Member, request: RecordsRequest) -> bool:
+        return request.owner_id == member.id or member.role in ("supervisor", "admin")
+
+    def _claim_key(self, session: Session, key: str) -> bool:
+        """Record an inbound interaction key; False when it was handled before (a retry or a double click)."""
+        if session.get(InboundKey, key) is not None:
+            return False
+        try:
+            with session.begin_nested():
+                session.add(InboundKey(key=key))
+        except IntegrityError:
+            return False
+        return True
+
+    def _notice(self, text: str) -> Prompt:
+        return Prompt(kind="notice", text=text)
+
+    def _not_a_member(self, actor: str) -> Reply:
+        return Reply(prompts=[self._notice(say("not_a_member", actor=actor))])
+
+
+class _Stale(Exception):
+    """Another answer moved the run first."""

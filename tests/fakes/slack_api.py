@@ -1,0 +1,388 @@
+"""A fake Slack Web API on 127.0.0.1 (random port) that records every call; run as a module for benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from aiohttp import web
+
+TEAM_ID = "T_TEST"
+BOT_USER_ID = "U_BOT"
+
+
+@dataclass
+class Call:
+    """One request the fake received: the method name and its arguments, JSON-decoded where Slack sends JSON."""
+
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Failure:
+    status: int
+    error: str | None
+    retry_after: int | None
+    times: int
+
+
+class ServerThread:
+    """Runs an aiohttp application on its own event loop in a daemon thread."""
+
+    def __init__(self, app: web.Application, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app, self.host, self.port = app, host, port
+        self.loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def start(self) -> int:
+        self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+
+    async def _start(self) -> int:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.port
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+
+
+class FakeSlackAPI:
+    """Answers the Web API methods the bot uses, like Slack would, and remembers each call.
+
+    fake = FakeSlackAPI().start(); client base_url = fake.url; ...; fake.wait_for("views.open"); fake.stop()
+    """
+
+    def __init__(self, *, record: bool = True) -> None:
+        self.calls: list[Call] = []
+        self.counts: Counter[str] = Counter()
+        self.socket_url: str | None = None  # what apps.connections.open hands out
+        self.record = record
+        self._failures: dict[str, list[_Failure]] = {}
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._views = itertools.count(1)
+        self._server: ServerThread | None = None
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/{method}", self._handle)
+        app.router.add_get("/_counts", self._counts)
+        self.url = ""
+        self._app = app
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------------
+
+    def start(self, port: int = 0) -> FakeSlackAPI:
+        self._server = ServerThread(self._app, port=port)
+        self.url = f"http://127.0.0.1:{self._server.start()}"
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.stop()
+
+    def __enter__(self) -> FakeSlackAPI:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # ---- what tests tell it and ask it ----------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls to method fail: status 429 with Retry-After, or ok=false with error."""
+        with self._lock:
+            self._failures.setdefault(method, []).append(_Failure(status, error, retry_after, times))
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until method was called at least count times; returns those calls (raises on timeout)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.calls_to(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.01)
+        seen = [c.method for c in self.calls]
+        raise AssertionError(f"expected {count} call(s) to {method} within {timeout}s; saw {seen}")
+
+    def settle(self, quiet: float = 0.3, timeout: float = 5.0) -> None:
+        """Wait until no call has arrived for `quiet` seconds (background work finished)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                last = self.calls[-1].at if self.calls else 0.0
+            if time.monotonic() - last >= quiet:
+                return
+            time.sleep(0.02)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.counts.clear()
+
+    # ---- the HTTP side --------------------------------------------------------------------------------------------
+
+    async def _counts(self, _request: web.Request) -> web.Response:
+        with self._lock:
+            return web.json_response(dict(self.counts))
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        raw = await request.read()
+        if request.content_type == "application/json" and raw:
+            args.update(json.loads(raw))
+        elif raw:
+            args.update(parse_qsl(raw.decode()))
+        for key in ("blocks", "view", "attachments"):
+            if isinstance(args.get(key), str) and args[key][:1] in "[{":
+                args[key] = json.loads(args[key])
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth else args.get("token")
+        call = Call(method, args, token)
+        with self._lock:
+            self.counts[method] += 1
+            if self.record:
+                self.calls.append(call)
+            failure = self._take_failure(method)
+        if failure is not None:
+            if failure.status == 429:
+                headers = {"Retry-After": str(failure.retry_after or 1)}
+                return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
+            return web.json_response({"ok": False, "error": failure.error or "internal_error"}, status=failure.status)
+        if not token or not token.startswith(("xoxb-", "xapp-")):
+            return web.json_response({"ok": False, "error": "not_authed"})
+        return web.json_response(self._answer(method, args))
+
+    def _take_failure(self, method: str) -> _Failure | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue[0]
+        failure.times -= 1
+        if failure.times <= 0:
+            queue.pop(0)
+        return failure
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        ok: dict[str, Any] = {"ok": True}
+        if method == "auth.test":
+            identity = {"team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B_BOT"}
+            return ok | {"url": "https://test.slack.com/", "team": "Test", "user": "records"} | identity
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") or f"1700000000.{next(self._ts):06d}"
+            message = {"text": args.get("text", ""), "blocks": args.get("blocks", []), "ts": ts}
+            return ok | {"channel": args.get("channel"), "ts": ts, "message": message}
+        if method == "chat.postEphemeral":
+            return ok | {"message_ts": f"1700000000.{next(self._ts):06d}"}
+        if method in ("views.open", "views.update", "views.publish", "views.push"):
+            view = dict(args.get("view") or {})
+            view_id = args.get("view_id") or f"V{next(self._views):06d}"
+            return ok | {"view": view | {"id": view_id, "hash": f"h{time.monotonic_ns()}"}}
+        if method == "conversations.open":
+            users = str(args.get("users", "")).split(",")[0]
+            return ok | {"channel": {"id": "D" + users.removeprefix("U")}}
+        if method == "users.info":
+            user = args.get("user", "")
+            return ok | {"user": {"id": user, "team_id": TEAM_ID, "name": user.lower(), "is_bot": False}}
+        if method == "apps.connections.open":
+            if not self.socket_url:
+                return {"ok": False, "error": "socket_mode_not_enabled"}
+            return ok | {"url": self.socket_url}
+        return {"ok": False, "error": "unknown_method"}
+
+
+# ---- requests as Slack sends them to the app: signed, form-encoded ----------------------------------------------------
+
+
+def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's v0 signature headers for body: HMAC-SHA256 over "v0:{timestamp}:{body}" with the signing secret."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": str(timestamp),
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/json" if body.startswith("{") else "application/x-www-form-urlencoded",
+    }
+
+
+def post_signed(
+    url: str, body: str, secret: str, *, timestamp: int | None = None, retry_num: int | None = None
+) -> tuple[int, str, float]:
+    """POST a signed body to the app; returns (status, response text, seconds taken)."""
+    headers = sign(secret, body, timestamp)
+    if retry_num is not None:
+        headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode(), time.perf_counter() - started
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(), time.perf_counter() - started
+
+
+def slash_command(
+    *,
+    user: str = "U_CLIN",
+    text: str = "",
+    trigger_id: str | None = None,
+    team: str = TEAM_ID,
+    channel: str = "C_GENERAL",
+) -> str:
+    """The form body of a /records-request invocation."""
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": team,
+            "team_domain": "test",
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/records-request",
+            "text": text,
+            "api_app_id": "A_TEST",
+            "response_url": "https://hooks.slack.invalid/commands/1",
+            "trigger_id": trigger_id or f"trig.{time.monotonic_ns()}",
+        }
+    )
+
+
+def _payload(data: dict[str, Any]) -> str:
+    return urlencode({"payload": json.dumps(data)})
+
+
+def block_action(
+    *,
+    block_id: str,
+    action_id: str,
+    value: str | None = None,
+    user: str = "U_CLIN",
+    team: str = TEAM_ID,
+    channel: str = "D_CLIN",
+    message_ts: str = "1700000000.000001",
+    message_text: str = "A question",
+    action_ts: str | None = None,
+    element: str = "button",
+    label: str = "Choice",
+    state: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """The payload body of a click on a button (or another element) in a message in the app's DM."""
+    action: dict[str, Any] = {
+        "type": element,
+        "block_id": block_id,
+        "action_id": action_id,
+        "action_ts": action_ts or f"{time.time():.6f}",
+    }
+    if element == "button":
+        action |= {"value": value, "text": {"type": "plain_text", "text": label}}
+    action |= extra or {}
+    return _payload(
+        {
+            "type": "block_actions",
+            "team": {"id": team, "domain": "test"},
+            "user": {"id": user, "team_id": team, "name": user.lower()},
+            "api_app_id": "A_TEST",
+            "trigger_id": f"trig.{time.monotonic_ns()}",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+            "channel": {"id": channel, "name": "directmessage"},
+            "message": {"type": "message", "ts": message_ts, "text": message_text, "blocks": []},
+            "state": {"values": state or {}},
+            "actions": [action],
+        }
+    )
+
+
+def view_submission(
+    *,
+    values: dict[str, dict[str, Any]],
+    private_metadata: str,
+    user: str = "U_CLIN",
+    team: str = TEAM_ID,
+    view_id: str = "V000001",
+    view_hash: str = "h1",
+    callback_id: str = "rr_form",
+) -> str:
+    """The payload body of a modal's Submit: values are {block_id: {action_id: element state}}."""
+    return _payload(
+        {
+            "type": "view_submission",
+            "team": {"id": team, "domain": "test"},
+            "user": {"id": user, "team_id": team, "name": user.lower()},
+            "api_app_id": "A_TEST",
+            "trigger_id": f"trig.{time.monotonic_ns()}",
+            "view": {
+                "id": view_id,
+                "hash": view_hash,
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "state": {"values": values},
+                "team_id": team,
+            },
+        }
+    )
+
+
+def event_callback(event: dict[str, Any], *, team: str = TEAM_ID) -> str:
+    """The JSON body of an Events API delivery (App Home opened, a DM)."""
+    return json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": team,
+            "api_app_id": "A_TEST",
+            "event": event,
+            "event_id": f"Ev{time.monotonic_ns()}",
+            "event_time": int(time.time()),
+        }
+    )
+
+
+def main() -> None:
+    """Serve the fake until killed, printing its URL on the first line (used by benchmarks/slack_ack.py)."""
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    fake = FakeSlackAPI(record=False).start(port)
+    print(fake.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

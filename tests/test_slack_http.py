@@ -1,0 +1,385 @@
+"""Slack over HTTP, end to end: signed requests to the real aiohttp endpoint, a fake Slack Web API on localhost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, func, select
+
+from bot.context import AppContext, open_context
+from bot.server import ADAPTER, build_app
+from bot.services.conversation import Conversation
+from bot.store import FlowRun, InboundKey, RecordsRequest
+from tests.fakes.slack_api import (
+    FakeSlackAPI,
+    ServerThread,
+    block_action,
+    event_callback,
+    post_signed,
+    slash_command,
+    view_submission,
+)
+
+SECRET = "test-signing-secret"
+TODAY = date(2026, 3, 2)
+PRACTICE = """
+name = "Test Practice"
+jurisdiction = "US"
+records_channel = "C_RECORDS"
+consult_colleagues = ["Sam Supervisor"]
+
+[[members]]
+name = "Casey Clinician"
+role = "clinician"
+slack_user_id = "U_CLIN"
+
+[[members]]
+name = "Olive Other"
+role = "clinician"
+slack_user_id = "U_OTHER"
+
+[[members]]
+name = "Sam Supervisor"
+role = "supervisor"
+slack_user_id = "U_SUP"
+"""
+
+
+@dataclass
+class Bot:
+    """The running service, its fake Slack and its database, for one test."""
+
+    url: str
+    fake: FakeSlackAPI
+    ctx: AppContext
+    server: ServerThread
+    adapter: Any
+
+    def send(self, body: str, **kw: Any) -> tuple[int, str, float]:
+        return post_signed(self.url, body, SECRET, **kw)
+
+    def settle(self) -> None:
+        """Let the work that runs after each ack finish."""
+        asyncio.run_coroutine_threadsafe(self.adapter.drain(), self.server.loop).result(15)
+
+    def count(self, table: type) -> int:
+        with Session(self.ctx.engine) as session:
+            return session.exec(select(func.count()).select_from(table)).one()
+
+
+@pytest.fixture
+def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    fake = FakeSlackAPI().start()
+    (tmp_path / "practice.toml").write_text(PRACTICE)
+    for name, value in {
+        "PRACTICE_FILE": str(tmp_path / "practice.toml"),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite",
+        "SLACK_API_URL": fake.url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "POLL_INTERVAL_SECONDS": "3600",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    ctx = open_context()
+    web_app = build_app(ctx, conversation=Conversation(ctx.engine, ctx.practice, today=lambda: TODAY))
+    server = ServerThread(web_app)
+    port = server.start()
+    yield Bot(f"http://127.0.0.1:{port}/slack/events", fake, ctx, server, web_app[ADAPTER])
+    server.stop()
+    fake.stop()
+
+
+def intake_values(**overrides: str) -> dict[str, dict[str, Any]]:
+    """What Slack sends for a filled-in intake modal."""
+    picked = {
+        "requester_type": "client",
+        "access_type": "copy",
+        "therapy_format": "individual",
+        "form": "electronic",
+        "delivery": "portal",
+        "third_party": "no",
+        "language": "en",
+    } | {k: v for k, v in overrides.items() if k not in ("client_label", "received_on", "scope", "pages")}
+    values: dict[str, dict[str, Any]] = {
+        name: {name: {"type": "static_select", "selected_option": {"value": value}}} for name, value in picked.items()
+    }
+    values["client_label"] = {
+        "client_label": {"type": "plain_text_input", "value": overrides.get("client_label", "JQ-17")}
+    }
+    values["received_on"] = {
+        "received_on": {"type": "datepicker", "selected_date": overrides.get("received_on", "2026-03-01")}
+    }
+    values["scope"] = {"scope": {"type": "plain_text_input", "value": "all records"}}
+    values["pages"] = {"pages": {"type": "plain_text_input", "value": "12"}}
+    return values
+
+
+def open_intake(bot: Bot, user: str = "U_CLIN", trigger_id: str = "trig.1") -> dict[str, Any]:
+    """Clinician types /records-request; returns the modal the bot opened."""
+    status, _, _ = bot.send(slash_command(user=user, trigger_id=trigger_id))
+    assert status == 200
+    bot.settle()
+    return bot.fake.calls_to("views.open")[-1].args
+
+
+def submit_intake(bot: Bot, modal: dict[str, Any], **overrides: str) -> tuple[int, str]:
+    view = modal["view"]
+    body = view_submission(values=intake_values(**overrides), private_metadata=view["private_metadata"])
+    status, text, _ = bot.send(body)
+    bot.settle()
+    return status, text
+
+
+def step_message(bot: Bot, kind: str = "actions") -> tuple[str, dict[str, Any], str]:
+    """The latest DM message with buttons: (its ts, its actions block, its text)."""
+    for call in reversed(bot.fake.calls_to("chat.postMessage")):
+        for block in call.args.get("blocks") or []:
+            if block.get("type") == kind and block.get("block_id", "").startswith("run:"):
+                ts = call_ts(bot, call)
+                return ts, block, call.args.get("text", "")
+    raise AssertionError("no step message with buttons was posted")
+
+
+def call_ts(bot: Bot, call: Any) -> str:
+    # The fake numbers messages in order; recover the ts it gave this call.
+    posts = bot.fake.calls_to("chat.postMessage")
+    return f"1700000000.{_ts_index(bot, call, posts):06d}"
+
+
+def _ts_index(bot: Bot, call: Any, posts: list[Any]) -> int:
+    stamped = [c for c in bot.fake.calls if c.method in ("chat.postMessage", "chat.postEphemeral")]
+    return stamped.index(call) + 1 if call in stamped else posts.index(call) + 1
+
+
+# ---- signatures ----------------------------------------------------------------------------------------------------
+
+
+def test_a_forged_signature_gets_401_and_records_nothing(bot: Bot):
+    body = slash_command()
+    status, _, _ = post_signed(bot.url, body, "not-the-secret")
+    bot.settle()
+    assert status == 401
+    assert bot.count(FlowRun) == 0 and bot.count(InboundKey) == 0
+    assert bot.fake.calls_to("views.open") == []
+
+
+def test_a_stale_timestamp_gets_401(bot: Bot):
+    status, _, _ = bot.send(slash_command(), timestamp=int(time.time()) - 6 * 60)
+    bot.settle()
+    assert status == 401
+    assert bot.count(FlowRun) == 0
+
+
+# ---- /records-request ------------------------------------------------------------------------------------------------
+
+
+def test_records_request_acks_fast_and_opens_the_intake_modal(bot: Bot):
+    status, text, seconds = bot.send(slash_command(trigger_id="trig.abc"))
+    assert status == 200 and text == ""
+    assert seconds < 1.0
+    opened = bot.fake.wait_for("views.open")[0].args
+    assert opened["trigger_id"] == "trig.abc"
+    view = opened["view"]
+    assert view["type"] == "modal" and view["callback_id"] == "rr_form"
+    assert json.loads(view["private_metadata"])["ref"].startswith("run:")
+    assert {b["block_id"] for b in view["blocks"] if b["type"] == "input"} >= {"client_label", "received_on"}
+    assert len(view["title"]["text"]) <= 24
+
+
+def test_a_retried_slash_command_does_not_start_a_second_request(bot: Bot):
+    bot.send(slash_command(trigger_id="trig.same"))
+    bot.settle()
+    status, _, _ = bot.send(slash_command(trigger_id="trig.same"), retry_num=1)
+    bot.settle()
+    assert status == 200
+    assert bot.count(FlowRun) == 1
+    assert len(bot.fake.calls_to("views.open")) == 1
+
+
+def test_help_is_answered_privately_where_it_was_typed(bot: Bot):
+    bot.send(slash_command(text="help", channel="C_GENERAL"))
+    bot.settle()
+    ephemeral = bot.fake.wait_for("chat.postEphemeral")[0].args
+    assert ephemeral["channel"] == "C_GENERAL" and ephemeral["user"] == "U_CLIN"
+    assert bot.fake.calls_to("views.open") == []
+
+
+def test_someone_outside_the_practice_is_refused_politely_on_the_ack(bot: Bot):
+    status, text, _ = bot.send(slash_command(user="U_STRANGER"))
+    bot.settle()
+    assert status == 200 and "only for members of the practice" in text
+    assert bot.count(FlowRun) == 0
+
+
+def test_another_workspace_is_refused(bot: Bot):
+    bot.send(slash_command(text="help"))  # first request: the app learns its own workspace from auth.test
+    bot.settle()
+    status, text, _ = bot.send(slash_command(team="T_ELSEWHERE"))
+    bot.settle()
+    assert status == 200 and "practice's own Slack workspace" in text
+    assert bot.count(FlowRun) == 0
+
+
+# ---- the intake modal ------------------------------------------------------------------------------------------------
+
+
+def test_a_received_date_in_the_future_shows_an_error_under_that_field(bot: Bot):
+    modal = open_intake(bot)
+    status, text = submit_intake(bot, modal, received_on="2026-12-31")
+    assert status == 200
+    answer = json.loads(text)
+    assert answer["response_action"] == "errors"
+    assert set(answer["errors"]) == {"received_on"}
+    assert bot.count(RecordsRequest) == 0
+
+
+def test_a_good_intake_creates_the_request_and_posts_a_phi_free_channel_note(bot: Bot):
+    modal = open_intake(bot)
+    status, text = submit_intake(bot, modal, client_label="JQ-17")
+    assert status == 200 and text == ""
+    assert bot.count(RecordsRequest) == 1
+    channel_posts = [c for c in bot.fake.calls_to("chat.postMessage") if c.args["channel"] == "C_RECORDS"]
+    assert len(channel_posts) == 1
+    posted = json.dumps(channel_posts[0].args)
+    assert "JQ-17" not in posted and "RR-2026-" in posted
+    assert "<@U_CLIN>" in posted or "Casey Clinician" in posted
+    dms = [c for c in bot.fake.calls_to("chat.postMessage") if c.args["channel"] == "D_CLIN"]
+    assert dms, "the conversation continues in the clinician's DM"
+
+
+def test_a_retried_view_submission_creates_one_request(bot: Bot):
+    modal = open_intake(bot)
+    body = view_submission(values=intake_values(), private_metadata=modal["view"]["private_metadata"])
+    bot.send(body)
+    bot.send(body, retry_num=1)
+    bot.settle()
+    assert bot.count(RecordsRequest) == 1
+
+
+# ---- steps in the DM -------------------------------------------------------------------------------------------------
+
+
+def test_a_double_click_advances_the_step_once_and_the_step_is_ticked_in_place(bot: Bot):
+    submit_intake(bot, open_intake(bot))
+    ts, actions, text = step_message(bot)
+    button = actions["elements"][0]
+    click = block_action(
+        block_id=actions["block_id"],
+        action_id=button["action_id"],
+        value=button["value"],
+        label=button["text"]["text"],
+        message_ts=ts,
+        message_text=text,
+        action_ts="1700000100.000001",
+    )
+    version_before = _run_version(bot)
+    bot.send(click)
+    bot.send(click, retry_num=1)  # the same delivery again
+    second_click = click.replace("1700000100.000001", "1700000100.000002")  # a real second click
+    bot.send(second_click)
+    bot.settle()
+    assert _run_version(bot) == version_before + 1
+    updates = [c for c in bot.fake.calls_to("chat.update") if c.args["ts"] == ts]
+    assert len(updates) == 1
+    assert ":white_check_mark:" in json.dumps(updates[0].args["blocks"])
+    assert bot.fake.calls_to("chat.postEphemeral"), "the late click is told the step is already done"
+
+
+def test_a_click_from_another_clinician_is_refused_politely(bot: Bot):
+    submit_intake(bot, open_intake(bot))
+    ts, actions, text = step_message(bot)
+    button = actions["elements"][0]
+    version_before = _run_version(bot)
+    bot.send(
+        block_action(
+            block_id=actions["block_id"],
+            action_id=button["action_id"],
+            value=button["value"],
+            user="U_OTHER",
+            message_ts=ts,
+        )
+    )
+    bot.settle()
+    assert _run_version(bot) == version_before
+    refusal = bot.fake.wait_for("chat.postEphemeral")[-1].args
+    assert refusal["user"] == "U_OTHER" and "belongs to a colleague" in json.dumps(refusal)
+    assert not [c for c in bot.fake.calls_to("chat.update") if c.args["ts"] == ts]
+
+
+def test_a_click_from_outside_the_practice_is_refused(bot: Bot):
+    submit_intake(bot, open_intake(bot))
+    ts, actions, _ = step_message(bot)
+    button = actions["elements"][0]
+    bot.send(
+        block_action(
+            block_id=actions["block_id"],
+            action_id=button["action_id"],
+            value=button["value"],
+            user="U_STRANGER",
+            message_ts=ts,
+        )
+    )
+    bot.settle()
+    refusal = bot.fake.wait_for("chat.postEphemeral")[-1].args
+    assert refusal["user"] == "U_STRANGER" and "only for members" in json.dumps(refusal)
+
+
+def test_a_429_from_slack_is_retried_after_retry_after(bot: Bot):
+    modal = open_intake(bot)
+    bot.fake.reset()
+    bot.fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    started = time.monotonic()
+    submit_intake(bot, modal)
+    posts = bot.fake.calls_to("chat.postMessage")
+    first, retried = posts[0], posts[1]
+    assert retried.args == first.args
+    assert retried.at - first.at >= 1.0
+    assert time.monotonic() - started < 10
+
+
+def test_a_slack_failure_mid_step_leaves_it_unticked_and_says_so(bot: Bot):
+    submit_intake(bot, open_intake(bot))
+    ts, actions, text = step_message(bot)
+    button = actions["elements"][0]
+    bot.fake.fail_next("chat.update", error="internal_error")
+    bot.send(
+        block_action(
+            block_id=actions["block_id"],
+            action_id=button["action_id"],
+            value=button["value"],
+            message_ts=ts,
+            message_text=text,
+        )
+    )
+    bot.settle()
+    told = json.dumps([c.args for c in bot.fake.calls_to("chat.postEphemeral")])
+    assert "not confirmed yet" in told
+
+
+def test_app_home_lists_my_open_requests(bot: Bot):
+    submit_intake(bot, open_intake(bot))
+    bot.send(event_callback({"type": "app_home_opened", "user": "U_CLIN", "tab": "home", "channel": "D_CLIN"}))
+    bot.settle()
+    home = bot.fake.wait_for("views.publish")[-1].args
+    assert home["user_id"] == "U_CLIN" and home["view"]["type"] == "home"
+    assert "RR-2026-" in json.dumps(home["view"]) and len(home["view"]["blocks"]) <= 100
+
+
+def test_health_check(bot: Bot):
+    import urllib.request
+
+    with urllib.request.urlopen(bot.url.replace("/slack/events", "/healthz"), timeout=5) as response:
+        assert response.status == 200 and json.loads(response.read())["status"] == "ok"
+
+
+def _run_version(bot: Bot) -> int:
+    with Session(bot.ctx.engine) as session:
+        return session.exec(select(FlowRun)).one().version
