@@ -17,8 +17,9 @@ def read_choice(raw: Any, choices: tuple[Choice, ...]) -> str:
     given = str(raw if raw is not None else "").strip()
     if given.isdigit() and 1 <= int(given) <= len(choices):
         return choices[int(given) - 1].value
+    wanted = given.lower()
     for choice in choices:
-        if given.lower() in (choice.value.lower(), choice.label.lower()):
+        if wanted in (choice.value.lower(), choice.value.lower().replace("_", " "), choice.label.lower()):
             return choice.value
     raise Invalid(say("unknown_choice", given=given, accepted=[c.label for c in choices], count=len(choices)))
 

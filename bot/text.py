@@ -24,7 +24,7 @@ def environment(practice_dir: str | None = None) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         loader=ChoiceLoader(loaders),
         undefined=StrictUndefined,
-        autoescape=select_autoescape(["html", "htm"], default_for_string=False, default=False),
+        autoescape=select_autoescape(["html", "htm", "html.j2"], default_for_string=False, default=False),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,

@@ -677,18 +677,21 @@ class RecordsRequestFlow(Flow):
 
     def release_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
         r = ctx.request
-        return (
+        fields = (
             FormField("released_on", t("f_released_on"), "date", default=str(ctx.today)),
             FormField("method", t("f_method"), "choice", choices("delivery", DELIVERIES), default=r.delivery),
             FormField("included", t("f_included"), "text", max_length=1000),
             FormField("fee", t("f_fee"), "text", required=False, max_length=10, default="0"),
         )
+        if r.third_party_direction and not r.direction_on_file:
+            fields += (
+                FormField("direction_on_file", t("f_direction_on_file"), "choice", choices("yesno", ("no", "yes"))),
+            )
+        return fields
 
     def release_blockers(self, ctx: Ctx) -> list[str]:
         r = ctx.request
         blockers = []
-        if r.third_party_direction and not r.direction_on_file:
-            blockers.append(t("blocked_direction"))
         if r.delivery == "unencrypted_email" and r.email_risk_accepted_on is None:
             blockers.append(t("blocked_email_risk"))
         if r.acknowledged_on is None:
@@ -705,6 +708,8 @@ class RecordsRequestFlow(Flow):
             raise Invalid(blockers[0])
         bounds = {"released_on": {"not_after": ctx.today, "not_before": ctx.request.received_on}}
         values = read_form(raw, self.release_fields(ctx), **bounds)
+        if values.pop("direction_on_file", "yes") != "yes":
+            raise Invalid(t("blocked_direction"), fields={"direction_on_file": t("blocked_direction")})
         fee = str(values.get("fee") or "0").strip().lstrip("$")
         try:
             cents = round(float(fee) * 100)
@@ -719,7 +724,10 @@ class RecordsRequestFlow(Flow):
         return values
 
     def record_release_details(self, ctx: Ctx, value: dict[str, Any]) -> list[Effect]:
-        return [Effect("update_request", {"release": value})]
+        fields: dict[str, Any] = {"release": value}
+        if ctx.request.third_party_direction:
+            fields["direction_on_file"] = True  # release is refused above unless the signed direction is on file
+        return [Effect("update_request", fields)]
 
     def ask_release_letter(self, ctx: Ctx) -> list[Prompt]:
         body = drafting.draft("release_cover", ctx.request, ctx.practice, ctx.today)

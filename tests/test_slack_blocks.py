@@ -32,7 +32,12 @@ def assert_within_limits(messages: list[dict], max_blocks: int = blocks.MESSAGE_
 
 
 def test_a_few_choices_are_buttons_that_carry_the_ref():
-    prompt = Prompt(kind="choice", text="Who asked?", ref=REF, choices=(Choice("client", "The client"), Choice("rep", "A representative")))
+    prompt = Prompt(
+        kind="choice",
+        text="Who asked?",
+        ref=REF,
+        choices=(Choice("client", "The client"), Choice("rep", "A representative")),
+    )
     [message] = blocks.render_message(prompt)
     actions = [b for b in message["blocks"] if b["type"] == "actions"][0]
     assert ref_of(actions["block_id"]) == REF
@@ -60,7 +65,13 @@ def test_thousands_of_choices_are_split_across_selects_and_the_rest_is_said():
 
 def test_a_ten_thousand_character_draft_is_split_into_sections():
     body = ("The practice received your request on March 1, 2026. " * 200)[:10_000]
-    prompt = Prompt(kind="draft", text="Here is the acknowledgement.", ref=REF, body=body, choices=(Choice("sent", "Sent it"), Choice("later", "Later")))
+    prompt = Prompt(
+        kind="draft",
+        text="Here is the acknowledgement.",
+        ref=REF,
+        body=body,
+        choices=(Choice("sent", "Sent it"), Choice("later", "Later")),
+    )
     messages = blocks.render_message(prompt)
     assert_within_limits(messages)
     text_sections = [b for b in all_blocks(messages) if b["type"] == "section" and b["text"]["type"] == "plain_text"]
@@ -71,7 +82,9 @@ def test_a_ten_thousand_character_draft_is_split_into_sections():
 
 def test_a_huge_draft_becomes_several_messages_of_at_most_fifty_blocks():
     body = "word " * 60_000
-    messages = blocks.render_message(Prompt(kind="draft", text="Long", ref=REF, body=body, choices=(Choice("ok", "OK"),)))
+    messages = blocks.render_message(
+        Prompt(kind="draft", text="Long", ref=REF, body=body, choices=(Choice("ok", "OK"),))
+    )
     assert len(messages) >= 2
     assert_within_limits(messages)
 
@@ -89,22 +102,35 @@ def test_checklists_have_boxes_and_a_done_button():
     assert types == ["checkboxes", "button"]
     many = tuple(Choice(f"c{n}", f"Check {n}") for n in range(12))
     message = blocks.render_message(Prompt(kind="checklist", text="Review", ref=REF, choices=many))[0]
-    assert [e["type"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]] == ["multi_static_select", "button"]
+    assert [e["type"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]] == [
+        "multi_static_select",
+        "button",
+    ]
 
 
 def test_dates_text_confirm_and_form_prompts():
     date_blocks = blocks.render_message(Prompt(kind="date", text="When?", ref=REF, default="2026-03-01"))[0]["blocks"]
-    assert date_blocks[-1]["elements"][0] == date_blocks[-1]["elements"][0] | {"type": "datepicker", "initial_date": "2026-03-01"}
+    assert date_blocks[-1]["elements"][0] == date_blocks[-1]["elements"][0] | {
+        "type": "datepicker",
+        "initial_date": "2026-03-01",
+    }
     text_blocks = blocks.render_message(Prompt(kind="text", text="Why?", ref=REF, max_length=100))[0]["blocks"]
     assert text_blocks[-1]["type"] == "input" and text_blocks[-1]["dispatch_action"] is True
     confirm = blocks.render_message(Prompt(kind="confirm", text="Sure?", ref=REF))[0]["blocks"][-1]
     assert [e["value"] for e in confirm["elements"]] == ["yes", "no"]
-    form = blocks.render_message(Prompt(kind="form", text="Intake", ref=REF, fields=(FormField("a", "A"),)))[0]["blocks"][-1]
+    form = blocks.render_message(Prompt(kind="form", text="Intake", ref=REF, fields=(FormField("a", "A"),)))[0][
+        "blocks"
+    ][-1]
     assert action_of(form["elements"][0]["action_id"]) is Action.open_form
 
 
 def test_a_modal_keeps_fields_and_stays_within_one_hundred_blocks():
-    fields = tuple(FormField(f"f{n}", f"Field {n}", kind="choice", choices=tuple(Choice(f"v{i}", f"V{i}") for i in range(n % 12 + 1))) for n in range(60))
+    fields = tuple(
+        FormField(
+            f"f{n}", f"Field {n}", kind="choice", choices=tuple(Choice(f"v{i}", f"V{i}") for i in range(n % 12 + 1))
+        )
+        for n in range(60)
+    )
     view = blocks.render_modal(Prompt(kind="form", text="x " * 200_000, ref=REF, fields=fields), {"ref": REF})
     assert len(view["blocks"]) <= blocks.VIEW_BLOCKS
     assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [f"f{n}" for n in range(60)]
@@ -119,11 +145,22 @@ def test_form_values_read_every_element_kind():
         "checks": {"checks": {"type": "checkboxes", "selected_options": [{"value": "a"}, {"value": "b"}]}},
         "empty": {"empty": {"type": "static_select", "selected_option": None}},
     }
-    assert blocks.form_values(state) == {"label": "JQ", "when": "2026-03-01", "who": "client", "checks": "a,b", "empty": ""}
+    assert blocks.form_values(state) == {
+        "label": "JQ",
+        "when": "2026-03-01",
+        "who": "client",
+        "checks": "a,b",
+        "empty": "",
+    }
 
 
 def test_the_home_tab_is_cut_to_one_hundred_blocks():
-    prompts = [Prompt(kind="choice", text=f"RR-2026-{n:04d}", ref=f"resume:RR-2026-{n:04d}", choices=(Choice("resume", "Next"),)) for n in range(80)]
+    prompts = [
+        Prompt(
+            kind="choice", text=f"RR-2026-{n:04d}", ref=f"resume:RR-2026-{n:04d}", choices=(Choice("resume", "Next"),)
+        )
+        for n in range(80)
+    ]
     view = blocks.render_home(prompts)
     assert view["type"] == "home" and len(view["blocks"]) <= blocks.VIEW_BLOCKS
     assert "more items are not shown" in json.dumps(view["blocks"][-1])

@@ -96,6 +96,7 @@ def create_request(
 
 def update_request(session: Session, request: RecordsRequest, fields: dict[str, Any], *, actor: str) -> RecordsRequest:
     """Change fields of a request and append an audit event with what changed (before and after)."""
+    fields = {k: audit.normalise(v) if isinstance(v, dict | list) else v for k, v in fields.items()}  # JSON columns
     before = {k: getattr(request, k) for k in fields}
     changed = {k: v for k, v in fields.items() if before[k] != v}
     if not changed:

@@ -1,0 +1,398 @@
+"""Transcripts of the records-request conversation, from /records-request to the follow-up."""
+
+from datetime import date
+
+from sqlmodel import select
+
+from bot.services.audit import verify
+from bot.store import AuditEvent, ChecklistItem, Consult, Draft, FlowRun, RecordsRequest, session_scope
+from tests.conversation_helpers import INTAKE, Person, open_conversation
+
+TODAY = date(2026, 11, 5)
+ALL_REVIEW = ["complete", "signed", "errors_addendum", "psychotherapy_notes", "others_info"]
+NOTHING_FOUND = {"psychotherapy_notes": "none", "errors_found": "no", "others_info": "none", "risk": "no"}
+
+
+def request_row(conversation, reference="RR-2026-0001") -> RecordsRequest:
+    with session_scope(conversation.engine) as session:
+        return session.exec(select(RecordsRequest).where(RecordsRequest.reference == reference)).one()
+
+
+def start_request(alex: Person, **intake) -> None:
+    alex.types("/records-request")
+    assert alex.question.kind == "form"
+    alex.answers({**INTAKE, **intake})
+
+
+def test_individual_request_from_intake_to_follow_up(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+
+    alex.types("/records-request")
+    alex.sees("This is a normal request")
+    assert alex.question.kind == "form"
+    assert [f.name for f in alex.question.fields][:2] == ["client_label", "requester_type"]
+
+    alex.answers(INTAKE)
+    alex.sees("Created RR-2026-0001", "Deadline: 2026-12-02")
+    channel = [m for m in alex.reply.outbound if m.target_kind == "channel"]
+    assert channel and channel[0].target == "#records"
+    assert "AB-17" not in channel[0].prompts[0].text and "RR-2026-0001" in channel[0].prompts[0].text
+    assert alex.question.kind == "draft" and alex.step == "acknowledge"
+    alex.sees("November 2, 2026", "555-0100")  # received date and who to contact, in the letter
+
+    alex.answers("1")  # mark as sent today
+    assert alex.step == "timeframe"
+    alex.sees("45 CFR 164.524(b)(2)", "act by 2026-12-02", "I need the one extension")
+
+    alex.answers("on track: set a target date")
+    assert alex.step == "target"
+    alex.answers("2026-11-25")
+    assert alex.step == "review" and alex.question.kind == "checklist"
+
+    alex.answers("1,2")  # part of the checklist: it waits for the rest
+    assert alex.step == "review"
+    alex.sees("Still open:")
+    alex.answers(ALL_REVIEW[2:])
+    assert alex.step == "findings"
+    alex.answers(NOTHING_FOUND)
+    assert alex.step == "consult"
+    alex.answers("none")
+    assert alex.step == "decision"
+    alex.answers("release")
+    alex.answers(
+        {
+            "released_on": "2026-11-05",
+            "method": "portal",
+            "included": "Progress notes 2025-2026, intake, treatment plan",
+            "fee": "6.50",
+        }
+    )
+    assert alex.step == "release_letter"
+    alex.sees("Progress notes 2025-2026")
+    alex.answers("sent")
+    assert [m.prompts[0].text for m in alex.reply.outbound if m.target_kind == "channel"]
+    assert alex.step == "follow_up"
+    alex.answers("moved on")
+    alex.sees("That's everything for RR-2026-0001", "records-bot export RR-2026-0001")
+
+    row = request_row(conversation)
+    assert (row.status, row.outcome, row.acknowledged_on, row.released_on) == ("closed", "moved_on", TODAY, TODAY)
+    assert row.target_on == date(2026, 11, 25) and row.release["fee_cents"] == 650
+    with session_scope(conversation.engine) as session:
+        kinds = sorted(d.kind for d in session.exec(select(Draft)))
+        assert kinds == ["acknowledgement", "release_cover"]
+        assert all(i.done for i in session.exec(select(ChecklistItem)))
+        assert verify(session).ok
+        assert session.exec(select(AuditEvent)).all()
+        assert session.exec(select(FlowRun)).one().status == "done"
+
+
+def test_couples_request_with_a_partner_not_yet_consenting_ends_in_partial_denial(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex, therapy_format="couples")
+    assert alex.step == "parties"
+    alex.answers({"others": "Partner B", "consent": "pending"})
+    assert request_row(conversation).parties == [{"label": "Partner B", "consent": "pending"}]
+    alex.answers("sent_today")
+    alex.answers("on_track")
+    alex.answers("2026-11-20")
+    assert "party_authorizations" in [c.value for c in alex.question.choices]
+    alex.answers([*ALL_REVIEW, "party_authorizations"])
+    alex.answers({**NOTHING_FOUND, "others_info": "withhold"})
+    alex.answers("none")
+    assert [c.value for c in alex.question.choices] == [
+        "partial_denial",
+        "denial",
+    ]  # no plain release while withholding
+    alex.answers("partial_denial")
+    assert alex.step == "denial"
+    alex.answers(
+        {
+            "grounds": ["harm_to_other_person"],
+            "explanation": "Partner B's statements in joint sessions",
+            "reviewer": "Sam",
+        }
+    )
+    assert alex.step == "release"
+    alex.answers(
+        {"released_on": "2026-11-05", "method": "portal", "included": "Individual notes and billing", "fee": "0"}
+    )
+    assert alex.step == "denial_letter"
+    alex.sees("555-0101", "Privacy Officer", "Individual notes and billing")
+    alex.answers("sent")
+    row = request_row(conversation)
+    assert row.status == "partially_denied" and row.denial["reviewer"] == "Sam"
+    with session_scope(conversation.engine) as session:
+        assert sorted(d.kind for d in session.exec(select(Draft))) == [
+            "acknowledgement",
+            "partial_denial",
+            "release_cover",
+        ]
+
+
+def walk_to_decision(alex: Person, findings: dict) -> None:
+    start_request(alex)
+    alex.answers("sent_today")
+    alex.answers("on_track")
+    alex.answers("2026-11-20")
+    alex.answers(ALL_REVIEW)
+    alex.answers(findings)
+    alex.answers("none")
+
+
+def test_risk_to_life_leads_to_a_reviewable_denial_with_another_licensed_reviewer(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    walk_to_decision(alex, {**NOTHING_FOUND, "risk": "yes"})
+    alex.sees("reviewable")
+    assert "release" not in [c.value for c in alex.question.choices]
+    alex.answers("denial")
+    reviewers = [c.value for c in next(f for f in alex.question.fields if f.name == "reviewer").choices]
+    assert "Alex" not in reviewers and "Pat" not in reviewers  # a different, licensed member
+    alex.answers({"grounds": ["endanger_life"], "explanation": "Specific safety plan details", "reviewer": ""})
+    assert alex.question.error and "reviewing official" in alex.question.error
+    alex.answers({"grounds": ["endanger_life"], "explanation": "Specific safety plan details", "reviewer": "Dana"})
+    assert alex.step == "denial_letter"
+    alex.sees("review", "555-0101", "Privacy Officer")
+    alex.answers("sent")
+    assert request_row(conversation).status == "denied"
+
+
+def test_a_denial_without_a_privacy_contact_phone_is_refused_naming_it(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY, privacy_contact=None)
+    alex = Person(conversation, "Alex")
+    walk_to_decision(alex, {**NOTHING_FOUND, "risk": "yes"})
+    alex.answers("denial")
+    alex.answers({"grounds": ["endanger_life"], "explanation": "Safety", "reviewer": "Dana"})
+    assert alex.step == "denial"
+    assert "privacy contact" in alex.question.error
+
+
+def test_extension_with_its_notice_before_the_original_deadline(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex)
+    alex.answers("sent_today")
+    alex.answers("extension")
+    assert alex.step == "extension_reason"
+    alex.answers("Older records are archived offsite")
+    alex.answers("2027-01-15")  # beyond the 30-day extension
+    assert "can't be after 2027-01-01" in alex.question.error
+    alex.answers("2026-12-20")
+    assert alex.step == "extension_notice"
+    alex.sees("archived offsite", "December 20, 2026")
+    alex.answers("sent")
+    row = request_row(conversation)
+    assert (row.extended_to, row.extension_notice_sent_on, row.effective_due) == (
+        date(2026, 12, 20),
+        TODAY,
+        date(2026, 12, 20),
+    )
+    assert alex.step == "target"
+    assert any(m.target_kind == "channel" and "extended" in m.prompts[0].text for m in alex.reply.outbound)
+    alex.answers("2026-12-18")
+    assert alex.step == "review"
+
+
+def test_no_extension_is_offered_once_the_original_deadline_has_passed(tmp_path):
+    conversation = open_conversation(tmp_path, date(2026, 12, 3))
+    alex = Person(conversation, "Alex")
+    start_request(alex)
+    alex.answers("sent_today")
+    assert [c.value for c in alex.question.choices] == ["on_track"]
+    alex.sees("No extension is available", "overdue")
+
+
+def test_a_copy_sent_to_a_third_party_needs_the_signed_direction_before_release(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex, third_party="yes")
+    alex.answers("sent_today")
+    assert alex.step == "direction"
+    alex.sees("written, signed direction")
+    alex.answers("not yet")
+    alex.answers("on_track")
+    alex.answers("2026-11-20")
+    alex.answers(ALL_REVIEW)
+    alex.answers(NOTHING_FOUND)
+    alex.answers("none")
+    alex.answers("release")
+    release = {"released_on": "2026-11-05", "method": "portal", "included": "All notes", "fee": "0"}
+    alex.answers({**release, "direction_on_file": "no"})
+    assert alex.step == "release" and "signed direction" in alex.question.error
+    alex.answers({**release, "direction_on_file": "yes"})
+    assert alex.step == "release_letter"
+    assert request_row(conversation).direction_on_file is True
+
+
+def test_unencrypted_email_records_the_risk_notice_and_the_clients_choice(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex, delivery="unencrypted_email")
+    alex.answers("sent_today")
+    assert alex.step == "email_risk"
+    alex.sees("someone else could read it")
+    alex.answers("waiting for the client")
+    assert alex.step == "email_risk"
+    alex.answers("1")
+    assert alex.step == "timeframe"
+    assert request_row(conversation).email_risk_accepted_on == TODAY
+    with session_scope(conversation.engine) as session:
+        assert [d.kind for d in session.exec(select(Draft))] == ["acknowledgement", "email_risk_notice"]
+
+
+def test_a_repeated_or_stale_answer_changes_nothing(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    alex.types("/records-request")
+    form = alex.question
+    alex.answers(INTAKE, key="view-1:hash-1")
+    again = alex.answers(INTAKE, key="view-1:hash-1", ref=form.ref)
+    assert again.duplicate
+    alex.sees("already done")
+    stale = alex.answers(INTAKE, key="view-1:hash-2", ref=form.ref)  # a different click on the old form
+    assert stale.duplicate
+    with session_scope(conversation.engine) as session:
+        assert len(session.exec(select(RecordsRequest)).all()) == 1
+
+
+def test_two_clicks_on_the_same_version_advance_the_step_once(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex)
+    ack = alex.question
+    first = alex.answers("sent_today", key="a1")
+    second = alex.answers("sent_today", key="a2", ref=ack.ref)
+    assert not first.duplicate and second.duplicate
+    with session_scope(conversation.engine) as session:
+        assert len(session.exec(select(Draft)).all()) == 1
+
+
+def test_bad_input_at_every_kind_of_question_is_asked_again_with_a_reason(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    alex.types("/records-request")
+    alex.answers({**INTAKE, "received_on": "2026-12-01"})  # future
+    assert alex.step == "intake" and "received_on" in alex.question.error.lower() or "after" in alex.question.error
+    alex.answers({**INTAKE, "received_on": "1989-12-31"})
+    assert "can't be before 1990-01-01" in alex.question.error
+    alex.answers({**INTAKE, "received_on": "2026-02-30"})
+    assert "YYYY-MM-DD" in alex.question.error
+    alex.answers({**INTAKE, "client_label": ""})
+    assert "needs an answer" in alex.question.error
+    alex.answers({**INTAKE, "client_label": "X" * 41})
+    assert "under 40" in alex.question.error
+    alex.answers({**INTAKE, "delivery": "carrier pigeon"})
+    assert "not one of the options" in alex.question.error
+    alex.answers("not a form")
+    assert alex.question.error
+    alex.answers(INTAKE)
+    alex.answers("7")  # choice out of range
+    assert alex.step == "acknowledge" and "number from 1 to 3" in alex.question.error
+    alex.answers("sent_today")
+    alex.answers("on_track")
+    alex.answers("2026-12-03")  # target after the deadline
+    assert "can't be after 2026-12-02" in alex.question.error
+    alex.answers("2026-11-20")
+    alex.answers("1, 99")
+    assert alex.step == "review" and "not one of the options" in alex.question.error
+
+
+def test_quitting_and_starting_again_resumes_where_it_stopped(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex)
+    alex.answers("sent_today")
+    assert alex.step == "timeframe"
+
+    restarted = open_conversation(tmp_path, TODAY)  # a new process on the same database
+    run_ids = restarted.open_runs("Alex")
+    assert len(run_ids) == 1
+    alex = Person(restarted, "Alex")
+    alex.reply = restarted.current(run_ids[0], "Alex")
+    assert alex.step == "timeframe"
+    alex.types("resume RR-2026-0001")
+    assert alex.step == "timeframe"
+
+
+def test_list_status_cancel_and_settings(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex, sam, pat = Person(conversation, "Alex"), Person(conversation, "Sam"), Person(conversation, "Pat")
+    start_request(alex)
+    alex.types("list")
+    alex.sees("RR-2026-0001", "27 days left")
+    alex.types("status RR-2026-0001")
+    alex.sees("due 2026-12-02", "Owner: Alex")
+    sam.types("status RR-2026-0001")
+    sam.sees("belongs to a colleague")
+    alex.types("status RR-2026-9999")
+    alex.sees("There is no request RR-2026-9999")
+    alex.types("cancel RR-2026-0001")
+    alex.sees("Please give a reason")
+    alex.types("settings")
+    alex.sees("Only a practice admin")
+    pat.types("settings")
+    pat.sees("Riverbend Counseling", "Privacy Officer")
+    alex.types("cancel RR-2026-0001 client withdrew the request")
+    alex.sees("cancelled")
+    assert request_row(conversation).status == "cancelled"
+    assert any(m.target_kind == "channel" for m in alex.reply.outbound)
+    alex.types("frobnicate")
+    alex.sees('Type "help"')
+
+
+def test_a_consult_goes_to_the_colleague_without_phi_and_the_answer_comes_back(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex, sam = Person(conversation, "Alex"), Person(conversation, "Sam")
+    walk_to_decision(alex, NOTHING_FOUND)  # at decision; go back through consult via a fresh request instead
+    start_request(alex, client_label="CD-2")
+    alex.answers("sent_today")
+    alex.answers("on_track")
+    alex.answers("2026-11-20")
+    alex.answers(ALL_REVIEW)
+    alex.answers(NOTHING_FOUND)
+    alex.answers("colleague")
+    assert alex.step == "consult_who"
+    alex.answers("Sam")
+    alex.answers("Could you read the last three notes for clarity?")
+    card = [m for m in alex.reply.outbound if m.target == "Sam"]
+    assert (
+        card
+        and "CD-2" not in card[0].prompts[0].text
+        and "RR-2026-0002" in (card[0].prompts[0].header or card[0].prompts[0].text)
+    )
+    assert alex.step == "consult"
+    sam.reply = type(alex.reply)(prompts=conversation.waiting_consults("Sam"))
+    sam.answers("call_me: after 3pm")
+    relay = [m for m in sam.reply.outbound if m.target == "Alex"]
+    assert relay and "after 3pm" in relay[0].prompts[0].text
+    with session_scope(conversation.engine) as session:
+        consult = session.exec(select(Consult)).one()
+        assert (consult.answer, consult.note) == ("call_me", "after 3pm")
+
+
+def test_the_insurers_risk_line_is_a_phone_call_whose_outcome_is_recorded(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    walk_to_decision(alex, NOTHING_FOUND)
+    # decision step is open; the consult menu stays reachable through a new request
+    start_request(alex, client_label="EF-3")
+    for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW, NOTHING_FOUND, "insurance"):
+        alex.answers(answer)
+    assert alex.step == "consult_call"
+    alex.sees("800-555-0199", "PL-1", "RR-2026-0002")
+    assert "EF-3" not in alex.texts
+    alex.answers(
+        {
+            "spoken_on": "2026-11-05",
+            "spoken_to": "J. Smith",
+            "reference_number": "C-77",
+            "advice": "Release with a partial denial",
+        }
+    )
+    assert alex.step == "consult"
+    with session_scope(conversation.engine) as session:
+        consult = session.exec(select(Consult)).one()
+        assert (consult.kind, consult.spoken_to, consult.reference_number) == ("insurance", "J. Smith", "C-77")
