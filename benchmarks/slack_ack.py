@@ -112,6 +112,8 @@ async def fire(url: str, bodies: list[str], concurrency: int, name: str) -> Phas
                     async with session.post(url, data=body.encode(), headers=headers) as response:
                         await response.read()
                         ok = response.status == 200
+                        if os.environ.get("BENCH_DEBUG") and not ok:
+                            print(response.status, await response.text())
                 except aiohttp.ClientError:
                     ok = False
                 elapsed = time.perf_counter() - started

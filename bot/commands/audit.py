@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from bot.context import open_context
-from bot.services.audit import verify
-from bot.store import as_utc, session_scope
-from bot.text import say
-
 audit_app = typer.Typer(no_args_is_help=True, help="Check the audit trail.")
 
 
 @audit_app.command("verify")
 def verify_command() -> None:
     """Recompute every audit event's hash and link; exit 1 naming the first bad event."""
+    from bot.context import open_context
+    from bot.services.audit import verify
+    from bot.store import as_utc, session_scope
+    from bot.text import say
+
     context = open_context()
     with session_scope(context.engine) as session:
         report = verify(session)

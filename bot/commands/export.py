@@ -6,13 +6,6 @@ from pathlib import Path
 
 import typer
 
-from bot.config import SettingsError
-from bot.context import fail, open_context
-from bot.services.export import REFERENCE_FORM, CaseNotFound, export_case_file
-from bot.services.secrets import ContactUnreadable, load_fernet
-from bot.store import session_scope
-from bot.text import say
-
 
 def export_command(
     reference: str = typer.Argument(..., help="The request's reference, e.g. RR-2026-0042."),
@@ -22,6 +15,14 @@ def export_command(
     ),
 ) -> None:
     """Write a request's case file for a complaint, insurer or board: timeline, letters, consults, deadlines."""
+    from bot.config import SettingsError
+    from bot.context import fail, open_context
+    from bot.services.audit import append_with_retry
+    from bot.services.export import REFERENCE_FORM, CaseNotFound, export_case_file
+    from bot.services.secrets import ContactUnreadable, load_fernet
+    from bot.store import session_scope
+    from bot.text import say
+
     reference = reference.strip().upper()
     if not REFERENCE_FORM.match(reference):
         fail(say("export.bad_reference", given=reference))
@@ -39,6 +40,14 @@ def export_command(
         fail(say("export.not_found", reference=reference))
     except ContactUnreadable:
         fail(say("export.contact_unreadable"))
+    # who exported health information, and when, belongs in the trail too
+    append_with_retry(
+        context.engine,
+        request_id=None,
+        actor="records-bot export",
+        action="case_file.exported",
+        after={"reference": reference, "with_contact": with_contact},
+    )
     typer.echo(say("export.written", md_path=md_path, html_path=html_path))
 
 

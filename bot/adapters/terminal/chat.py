@@ -20,6 +20,10 @@ class InputEnded(Exception):
     """Standard input ended while a question was open."""
 
 
+class Quit(Exception):
+    """The person typed quit in the middle of a question."""
+
+
 class TerminalChat:
     """Reads one answer per line, prints prompts as plain text; works the same with a terminal or a pipe."""
 
@@ -88,6 +92,13 @@ class TerminalChat:
     # ------------------------------------------------------------------ loop
     def run(self) -> int:
         """The whole session: reminders, resume open work, then commands until quit or end of input."""
+        try:
+            return self.session()
+        except Quit:
+            self.say(say("terminal.bye"))
+            return 0
+
+    def session(self) -> int:
         self.say(say("terminal.welcome", actor=self.actor))
         self.maybe_sweep()
         for card in self.conversation.waiting_consults(self.actor):
@@ -147,6 +158,7 @@ class TerminalChat:
         if prompt.kind == "form":
             return self.ask_form(prompt)
         line = self.read_line(prompt.kind, in_question=True)
+        self.check_quit(line)
         if line.startswith("/"):
             self.handle(self.conversation.command(self.actor, line[1:]))
             return None
@@ -165,18 +177,27 @@ class TerminalChat:
         self.say(prompt.text)
         values: dict[str, Any] = {}
         for field in prompt.fields:
-            values[field.name] = self.ask_field(field)
+            values[field.name] = self.ask_field(prompt, field, values)
         return values
 
-    def ask_field(self, field: FormField) -> str:
+    def ask_field(self, prompt: Prompt, field: FormField, values: dict[str, Any]) -> str:
+        """One field, re-asked until the flow accepts it (the same checks as the whole form, bounds included)."""
         self.say(say("terminal.field", field=field))
         for number, choice in enumerate(field.choices, 1):
             self.say(f"  {number}. {choice.label}")
         while True:
             line = self.read_line(field.name, in_question=True)
+            self.check_quit(line)
             try:
                 read_field(field, line)
+                problem = self.conversation.validate_form(prompt.ref, {**values, field.name: line}).get(field.name)
             except Invalid as exc:
-                self.say(say("terminal.error", reason=exc.reason))
+                problem = exc.reason
+            if problem:
+                self.say(say("terminal.error", reason=problem))
                 continue
             return line
+
+    def check_quit(self, line: str) -> None:
+        if line.strip().lower().lstrip("/") in ("quit", "exit"):
+            raise Quit

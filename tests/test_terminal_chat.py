@@ -1,0 +1,134 @@
+"""records-bot chat as a person (or a script) uses it: a real subprocess, answers piped in one per line."""
+
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+TODAY = date.today()
+RECEIVED = TODAY - timedelta(days=3)
+PRACTICE_TOML = """
+name = "Riverbend Counseling"
+phone = "555-0100"
+jurisdiction = "US"
+timezone = "UTC"
+records_channel = "#records"
+[[members]]
+name = "Alex"
+role = "clinician"
+[[members]]
+name = "Dana"
+role = "supervisor"
+[privacy_contact]
+name_or_title = "Privacy Officer"
+phone = "555-0101"
+[reminders]
+quiet_hours_start = "00:00"
+quiet_hours_end = "00:00"
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "practice.toml").write_text(PRACTICE_TOML)
+    return tmp_path
+
+
+def chat(workdir: Path, lines: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "PRACTICE_FILE", "RECORDS_BOT"))}
+    return subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "chat", *args],
+        input="".join(line + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env=env,
+        timeout=120,
+    )
+
+
+INTAKE = ["/records-request", "AB-17", "1", "1", "1", RECEIVED.isoformat(), "", "1", "3", "1", "40", ""]
+
+
+def test_a_scripted_session_from_intake_to_release(workdir):
+    script = [
+        *INTAKE,
+        "1",  # acknowledgement sent today
+        "1",  # on track
+        "",  # accept the suggested target date
+        "all",  # review checklist
+        "1",  # no process notes
+        "1",  # no errors
+        "1",  # no other people's information
+        "1",  # no risk
+        "5",  # no consult
+        "1",  # release
+        "",  # released today
+        "",  # the method asked for
+        "Progress notes and treatment plan",
+        "",  # no fee
+        "1",  # cover letter sent
+        "2",  # moved on
+        "list",
+        "quit",
+    ]
+    done = chat(workdir, script)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Created RR-" in out and "posted to #records" in out
+    assert "Dear AB-17" in out  # the acknowledgement is printed in full
+    assert "45 CFR 164.524(b)(2)" in out
+    assert "That's everything for RR-" in out
+    assert "You have no open records requests." in out
+    assert "Traceback" not in done.stderr
+
+
+def test_end_of_input_in_the_middle_of_a_question_says_so_and_fails(workdir):
+    done = chat(workdir, ["/records-request", "AB-17"])
+    assert done.returncode == 1
+    assert "Input ended in the middle of a question" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_quitting_and_starting_again_resumes_the_open_request(workdir):
+    first = chat(workdir, [*INTAKE, "3", "quit"])  # acknowledgement: not yet
+    assert first.returncode == 0, first.stderr
+    assert "I'll keep it here" in first.stdout
+    again = chat(workdir, ["1", "quit"])
+    assert "Picking up where you left off" in again.stdout
+    assert "step: acknowledge" in again.stdout
+    assert "step: timeframe" in again.stdout
+
+
+def test_bad_answers_are_asked_again_with_the_reason(workdir):
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    script = ["/records-request", "AB-17", "9", "1", "1", "1", "2026-02-30", tomorrow, RECEIVED.isoformat(), "quit"]
+    done = chat(workdir, script)
+    assert "is not one of the options" in done.stdout
+    assert "is not a date" in done.stdout
+    assert f"can't be after {TODAY.isoformat()}" in done.stdout
+
+
+def test_acting_as_someone_not_in_the_practice_is_refused(workdir):
+    done = chat(workdir, ["quit"], "--as", "Nobody")
+    assert done.returncode == 2
+    assert "Use one of: Alex, Dana" in done.stderr
+
+
+def test_due_reminders_are_shown_when_the_chat_starts(workdir):
+    old = (TODAY - timedelta(days=40)).isoformat()
+    script = ["/records-request", "AB-17", "1", "1", "1", old, "", "1", "3", "1", "", "", "3", "quit"]
+    assert chat(workdir, script).returncode == 0
+    again = chat(workdir, ["quit"])
+    assert "overdue" in again.stdout.lower()
+
+
+def test_a_bad_practice_file_stops_start_up_naming_the_field(workdir):
+    (workdir / "practice.toml").write_text('jurisdiction = "ZZ"\n')
+    done = chat(workdir, ["quit"])
+    assert done.returncode == 2
+    assert "jurisdiction" in done.stderr and "US state code" in done.stderr
+    assert "Traceback" not in done.stderr
