@@ -45,6 +45,7 @@ class Step:
     do: str | None = None
     then: tuple[Go, ...] = ()
     final: bool = False
+    remember: str | None = None  # (ctx, value) -> what to keep in the run's answers (drops secrets)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class Flow:
         super().__init_subclass__(**kwargs)
         cls.steps = {k: v for k, v in vars(cls).items() if isinstance(v, Step)}
         for name, step in cls.steps.items():
-            for method in filter(None, (step.ask, step.read, step.do, *(g.when for g in step.then))):
+            for method in filter(None, (step.ask, step.read, step.do, step.remember, *(g.when for g in step.then))):
                 if not callable(getattr(cls, method, None)):
                     raise TypeError(f"{cls.__name__}.{name} names {method!r}, which the flow does not define")
             for go in step.then:
@@ -123,7 +124,8 @@ def advance(flow: Flow, ctx: Ctx, raw: Any) -> Advance:
     state = ctx.state
     step = flow.steps[state.step]
     value = getattr(flow, step.read)(ctx, raw) if step.read else raw
-    answers = {**state.answers, state.step: _jsonable(value)}
+    kept = getattr(flow, step.remember)(ctx, value) if step.remember else value
+    answers = {**state.answers, state.step: _jsonable(kept)}
     # guards and actions see this answer among the answers
     ctx = replace(ctx, value=value, state=replace(state, answers=answers))
     effects = list(getattr(flow, step.do)(ctx, value)) if step.do else []

@@ -32,6 +32,7 @@ DENIAL_GROUNDS = (
     "personal_representative_harm",
 )
 REVIEWABLE_GROUNDS = ("endanger_life", "harm_to_other_person", "personal_representative_harm")
+CONTACT_FIELDS = ("client_name", "client_email", "client_address")
 REVIEW_ITEMS = ("complete", "signed", "errors_addendum", "psychotherapy_notes", "others_info")
 MULTI_PARTY_ITEM = "party_authorizations"
 REPRESENTATIVE_ITEM = "representative_checked"
@@ -69,6 +70,7 @@ class RecordsRequestFlow(Flow):
         ask="ask_intake",
         read="read_intake",
         do="create_request",
+        remember="without_contact",
         then=(Go("parties", when="multi_party"), Go("acknowledge")),
     )
     parties = Step(ask="ask_parties", read="read_parties", do="save_parties", then=(Go("acknowledge"),))
@@ -203,8 +205,19 @@ class RecordsRequestFlow(Flow):
             FormField("delivery", t("f_delivery"), "choice", choices("delivery", DELIVERIES)),
             FormField("third_party", t("f_third_party"), "choice", choices("yesno", ("no", "yes"))),
             FormField("pages", t("f_pages"), "text", required=False, max_length=6, default="0", hint=t("h_pages")),
-            FormField("language", t("f_language"), "choice", choices("language", LANGUAGES), default="en"),
+            FormField("language", t("f_language"), "choice", choices("language", LANGUAGES), default=ctx.practice.language),
+        ) + (self.contact_fields() if ctx.practice.phi_in_chat else ())
+
+    def contact_fields(self) -> tuple[FormField, ...]:
+        """Only when the practice has switched client details in chat on; stored encrypted, never in run answers."""
+        return (
+            FormField("client_name", t("f_client_name"), "text", required=False, max_length=120),
+            FormField("client_email", t("f_client_email"), "text", required=False, max_length=200),
+            FormField("client_address", t("f_client_address"), "text", required=False, max_length=300),
         )
+
+    def without_contact(self, ctx: Ctx, value: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in value.items() if k not in CONTACT_FIELDS}
 
     def ask_intake(self, ctx: Ctx) -> list[Prompt]:
         return [
@@ -221,6 +234,9 @@ class RecordsRequestFlow(Flow):
             problems["pages"] = t("bad_pages", given=pages)
         if values["delivery"] in ("encrypted_email", "unencrypted_email", "portal") and values["form"] == "paper":
             problems["delivery"] = t("paper_by_email")
+        email = values.get("client_email")
+        if email and ("@" not in email or " " in email.strip()):
+            problems["client_email"] = t("bad_email", given=email)
         if problems:
             first = next(iter(problems))
             raise Invalid(problems[first], fields=problems)

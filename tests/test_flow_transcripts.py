@@ -396,3 +396,24 @@ def test_the_insurers_risk_line_is_a_phone_call_whose_outcome_is_recorded(tmp_pa
     with session_scope(conversation.engine) as session:
         consult = session.exec(select(Consult)).one()
         assert (consult.kind, consult.spoken_to, consult.reference_number) == ("insurance", "J. Smith", "C-77")
+
+
+def test_client_contact_details_entered_in_chat_are_encrypted_at_rest(tmp_path):
+    from cryptography.fernet import Fernet
+
+    from bot.services.secrets import decrypt_contact, encrypt_contact
+
+    fernet = Fernet(Fernet.generate_key())
+    conversation = open_conversation(tmp_path, TODAY, phi_in_chat=True)
+    conversation.encrypt_contact = lambda contact: encrypt_contact(fernet, contact)
+    alex = Person(conversation, "Alex")
+    alex.types("/records-request")
+    assert "client_email" in [f.name for f in alex.question.fields]
+    contact = {"client_name": "Maria Lopez", "client_email": "maria@example.org", "client_address": "1 Elm St"}
+    alex.answers({**INTAKE, **contact, "client_email": "not an email"})
+    assert "doesn't look like an email" in alex.question.error
+    alex.answers({**INTAKE, **contact})
+    row = request_row(conversation)
+    assert decrypt_contact(fernet, row.client_contact) == {"name": "Maria Lopez", "email": "maria@example.org", "address": "1 Elm St"}
+    raw = (tmp_path / "records.db").read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("records.db-wal"))
+    assert b"Maria Lopez" not in raw and b"maria@example.org" not in raw

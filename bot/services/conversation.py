@@ -21,7 +21,7 @@ from bot.services import audit, consults, requests
 from bot.services.reminders import plan_reminders
 from bot.store import Consult, FlowRun, InboundKey, Member, RecordsRequest, session_scope, utcnow
 from bot.text import say
-from flows.records_request import FLOWS, RecordsRequestFlow
+from flows.records_request import CONTACT_FIELDS, FLOWS, RecordsRequestFlow
 
 RUN_REF = re.compile(r"^run:(\d+):([a-z_]+):(\d+)$")
 CONSULT_REF = re.compile(r"^consult:(\d+)$")
@@ -43,7 +43,7 @@ class Conversation:
         self.engine = engine
         self.practice = practice
         self.today = today or (lambda: utcnow().astimezone(practice.tz).date())
-        self.encrypt_contact = encrypt_contact
+        self.encrypt_contact = encrypt_contact or _encrypt_with_configured_key
         self.flow: RecordsRequestFlow = FLOWS["records_request"]  # type: ignore[assignment]
 
     # ------------------------------------------------------------------ entry points
@@ -281,7 +281,8 @@ class Conversation:
         request = session.get(RecordsRequest, run.request_id) if run.request_id else None
         if effect.kind == "create_request":
             values = dict(data)
-            token = None
+            contact = {k.removeprefix("client_"): values.pop(k) for k in CONTACT_FIELDS if values.get(k)}
+            token = self.encrypt_contact(contact) if contact else None
             request = requests.create_request(
                 session, values=values, owner=member, practice=self.practice, today=self.today(), contact_token=token
             )
@@ -487,6 +488,14 @@ class Conversation:
 
     def _not_a_member(self, actor: str) -> Reply:
         return Reply(prompts=[self._notice(say("not_a_member", actor=actor))])
+
+
+def _encrypt_with_configured_key(contact: dict[str, str]) -> str:
+    """Encrypt with RECORDS_BOT_KEY or the local key file (created 0600 on first use)."""
+    from bot.config import load_env
+    from bot.services.secrets import encrypt_contact, load_fernet
+
+    return encrypt_contact(load_fernet(load_env()), contact)
 
 
 class _Stale(Exception):
