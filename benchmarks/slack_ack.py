@@ -147,6 +147,7 @@ def wait_for_calls(api_url: str, method: str, at_least: int, timeout: float) -> 
 
 def practice_file(folder: Path, users: int) -> Path:
     lines = ['name = "Benchmark Practice"', 'records_channel = "C_RECORDS"', ""]
+    lines += ["[privacy_contact]", 'name_or_title = "Privacy Officer"', 'phone = "555-0100"', ""]
     for n in range(users):
         lines += ["[[members]]", f'name = "Clinician {n:04d}"', f'slack_user_id = "U_B{n:04d}"', ""]
     path = folder / "practice.toml"

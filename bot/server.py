@@ -95,6 +95,7 @@ def build_app(ctx: AppContext, *, conversation: Any | None = None, **adapter_opt
         if connection is not None:
             await connection.close()
         await adapter.drain()
+        adapter.close()
 
     web_app.on_startup.append(start_background)
     web_app.on_cleanup.append(stop_background)

@@ -417,3 +417,17 @@ def test_client_contact_details_entered_in_chat_are_encrypted_at_rest(tmp_path):
     assert decrypt_contact(fernet, row.client_contact) == {"name": "Maria Lopez", "email": "maria@example.org", "address": "1 Elm St"}
     raw = (tmp_path / "records.db").read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("records.db-wal"))
     assert b"Maria Lopez" not in raw and b"maria@example.org" not in raw
+
+
+def test_a_licensing_board_complaint_offers_the_case_file(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    walk_to_decision(alex, NOTHING_FOUND)
+    alex.answers("release")
+    alex.answers({"released_on": "2026-11-05", "method": "portal", "included": "All notes", "fee": "0"})
+    alex.answers("sent")
+    alex.answers("nothing yet")
+    assert alex.step == "follow_up"  # still open: the follow-up reminder will ask again
+    alex.answers("board complaint")
+    alex.sees("records-bot export RR-2026-0001", "risk line")
+    assert request_row(conversation).outcome == "board_complaint"

@@ -35,6 +35,10 @@ jurisdiction = "US"
 records_channel = "C_RECORDS"
 consult_colleagues = ["Sam Supervisor"]
 
+[privacy_contact]
+name_or_title = "Privacy Officer"
+phone = "555-0100"
+
 [[members]]
 name = "Casey Clinician"
 role = "clinician"

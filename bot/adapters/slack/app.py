@@ -6,6 +6,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncApp
@@ -71,11 +73,16 @@ class SlackAdapter:
         api_url: str | None = None,
         pacer: Pacer | None = None,
         process_before_response: bool = True,
+        work_threads: int = 2,
     ) -> None:
         self.conversation, self.practice = conversation, practice
         self.client = web_client(token, api_url)
         self.directory = Directory(practice)
-        self.delivery = Delivery(self.client, practice, self.directory, conversation, pacer=pacer)
+        # Two small pools: form checks that hold up an ack never queue behind slow work, and the slow work
+        # (database writes, one writer at a time on SQLite anyway) uses few threads so the event loop keeps the GIL.
+        self._ack_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-ack")
+        self._work_pool = ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="slack-work")
+        self.delivery = Delivery(self.client, practice, self.directory, conversation, pacer=pacer, run=self._run)
         self.forms: dict[str, Prompt] = {}  # form prompts by ref, for the "Open the form" button (bounded below)
         self._tasks: set[asyncio.Task[None]] = set()
         # process_before_response=True runs the ack function inline and answers Slack the moment it returns;
@@ -138,7 +145,16 @@ class SlackAdapter:
         log.error("unhandled error in a Slack listener: %s", error, exc_info=error)
 
     async def _run(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(call, *args, **kwargs)
+        """A synchronous core call (database inside) on the work pool."""
+        return await asyncio.get_running_loop().run_in_executor(self._work_pool, partial(call, *args, **kwargs))
+
+    async def _run_before_ack(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A core call whose answer goes on the ack (form validation): its own pool, never behind slow work."""
+        return await asyncio.get_running_loop().run_in_executor(self._ack_pool, partial(call, *args, **kwargs))
+
+    def close(self) -> None:
+        self._ack_pool.shutdown(wait=False, cancel_futures=True)
+        self._work_pool.shutdown(wait=True, cancel_futures=False)
 
     def _remember_forms(self, prompts: list[Prompt]) -> None:
         for prompt in prompts:
@@ -149,7 +165,6 @@ class SlackAdapter:
 
     async def _show_reply(self, slack_user_id: str, reply: Reply, trigger_id: str | None) -> None:
         """Open the first form as a modal while the trigger is fresh; everything else goes to the DM."""
-        self._remember_forms(reply.prompts)
         rest = list(reply.prompts)
         form = next((p for p in rest if p.kind == "form" and p.ref), None)
         if form is not None and trigger_id:
@@ -160,6 +175,7 @@ class SlackAdapter:
                 log.warning("views.open failed (%s); offering the form as a button", exc.response.get("error"))
                 rest.insert(rest.index(form) if form in rest else 0, form)
                 rest.insert(0, Prompt(kind="notice", text=say("slack.form_error")))
+        self._remember_forms(rest)  # forms shown as an "Open the form" button: the click needs the fields
         await self.delivery.reply(slack_user_id, Reply(prompts=rest, outbound=reply.outbound))
 
     # ---- /records-request ------------------------------------------------------------------------------------------
@@ -267,7 +283,7 @@ class SlackAdapter:
             await ack(response_action="errors", errors={first_field: say("slack.not_a_member")} if first_field else {})
             return
         ref = str(json.loads(view.get("private_metadata") or "{}").get("ref", ""))
-        errors = await self._run(self.conversation.validate_form, ref, values) if ref else {}
+        errors = await self._run_before_ack(self.conversation.validate_form, ref, values) if ref else {}
         if errors:
             shown = {
                 name if name in values else first_field: blocks.clip(reason, 2000) for name, reason in errors.items()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
@@ -63,9 +63,11 @@ class Delivery:
         surfaces: Surfaces,
         *,
         pacer: Pacer | None = None,
+        run: Callable[..., Awaitable[Any]] | None = None,
     ) -> None:
         self.client, self.practice, self.directory, self.surfaces = client, practice, directory, surfaces
         self.pacer = pacer or Pacer()
+        self._run = run or asyncio.to_thread
         self._dm: dict[str, str] = {}
 
     # ---- channels --------------------------------------------------------------------------------------------------
@@ -97,7 +99,7 @@ class Delivery:
             run_ref = prompt.ref if prompt.ref and prompt.ref.startswith("run:") else None
             surface: dict[str, Any] = {}
             if run_ref:
-                surface = dict(await asyncio.to_thread(self.surfaces.surface, run_ref) or {})
+                surface = dict(await self._run(self.surfaces.surface, run_ref) or {})
             if run_ref and prompt.header:
                 await self._header(channel, prompt.header, surface)
             shown = Prompt(**{**prompt.__dict__, "header": None}) if run_ref and prompt.header else prompt
@@ -108,7 +110,7 @@ class Delivery:
                 steps = dict(surface.get("steps") or {})
                 steps[run_ref] = last_ts
                 surface.update({"channel": channel, "steps": steps})
-                await asyncio.to_thread(self.surfaces.set_surface, run_ref, surface)
+                await self._run(self.surfaces.set_surface, run_ref, surface)
 
     async def _header(self, channel: str, header: str, surface: dict[str, Any]) -> None:
         message = blocks.render_header(header)
