@@ -9,8 +9,9 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import engine as flow_engine
@@ -473,15 +474,15 @@ class Conversation:
         return request.owner_id == member.id or member.role in ("supervisor", "admin")
 
     def _claim_key(self, session: Session, key: str) -> bool:
-        """Record an inbound interaction key; False when it was handled before (a retry or a double click)."""
-        if session.get(InboundKey, key) is not None:
-            return False
-        try:
-            with session.begin_nested():
-                session.add(InboundKey(key=key))
-        except IntegrityError:
-            return False
-        return True
+        """Record an inbound interaction key; False when it was handled before (a retry or a double click).
+
+        One INSERT ... ON CONFLICT DO NOTHING: atomic on SQLite and PostgreSQL, so two deliveries of the same
+        event can't both see "new". It commits or rolls back with the rest of the answer.
+        """
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        table = InboundKey.__table__  # type: ignore[attr-defined]
+        statement = insert(table).values(key=key[:255], received_at=utcnow()).on_conflict_do_nothing(index_elements=["key"])
+        return session.execute(statement).rowcount == 1
 
     def _notice(self, text: str) -> Prompt:
         return Prompt(kind="notice", text=text)
