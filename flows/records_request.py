@@ -205,7 +205,9 @@ class RecordsRequestFlow(Flow):
             FormField("delivery", t("f_delivery"), "choice", choices("delivery", DELIVERIES)),
             FormField("third_party", t("f_third_party"), "choice", choices("yesno", ("no", "yes"))),
             FormField("pages", t("f_pages"), "text", required=False, max_length=6, default="0", hint=t("h_pages")),
-            FormField("language", t("f_language"), "choice", choices("language", LANGUAGES), default=ctx.practice.language),
+            FormField(
+                "language", t("f_language"), "choice", choices("language", LANGUAGES), default=ctx.practice.language
+            ),
         ) + (self.contact_fields() if ctx.practice.phi_in_chat else ())
 
     def contact_fields(self) -> tuple[FormField, ...]:

@@ -414,7 +414,11 @@ def test_client_contact_details_entered_in_chat_are_encrypted_at_rest(tmp_path):
     assert "doesn't look like an email" in alex.question.error
     alex.answers({**INTAKE, **contact})
     row = request_row(conversation)
-    assert decrypt_contact(fernet, row.client_contact) == {"name": "Maria Lopez", "email": "maria@example.org", "address": "1 Elm St"}
+    assert decrypt_contact(fernet, row.client_contact) == {
+        "name": "Maria Lopez",
+        "email": "maria@example.org",
+        "address": "1 Elm St",
+    }
     raw = (tmp_path / "records.db").read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("records.db-wal"))
     assert b"Maria Lopez" not in raw and b"maria@example.org" not in raw
 

@@ -27,9 +27,6 @@ PRACTICE = {"timezone": "America/New_York", "members": [{"name": "Dana"}]}
 
 def seed(url: str) -> None:
     engine = open_database(url, auto_upgrade=True)
-    # the composite index the claim query wants (asked for in the store; created here meanwhile)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_reminders_status_due_at ON reminders (status, due_at)"))
     practice = PracticeSettings.model_validate(PRACTICE)
     sync_members(engine, practice)
     with session_scope(engine) as session:

@@ -52,7 +52,11 @@ def test_a_database_behind_the_code_is_refused_with_the_command_to_fix_it(tmp_pa
 
 
 def test_records_bot_db_upgrade_then_status(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PRACTICE_FILE": str(tmp_path / "none.toml")}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "PRACTICE_FILE": str(tmp_path / "none.toml"),
+    }
     run = [sys.executable, "-c", "from bot.cli import main; main()", "db"]
     before = subprocess.run([*run, "status"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert before.returncode == 1 and "records-bot db upgrade" in before.stdout

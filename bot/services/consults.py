@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session
@@ -228,8 +228,7 @@ def record_call_outcome(
         raise ConsultError(text.say("consults.future_call"))
     consult.status, consult.answer = "answered", "spoke"
     consult.spoken_to, consult.reference_number, consult.note = spoken_to, reference_number, advice
-    # the call date lives in answered_at until consults get a spoken_on column; noon UTC is that date in every US zone
-    consult.answered_at = datetime.combine(spoken_on, time(12), tzinfo=UTC)
+    consult.spoken_on, consult.answered_at = spoken_on, utcnow()
     session.add(consult)
     asker = session.get(Member, consult.asked_by_id) if consult.asked_by_id else None
     _audit(

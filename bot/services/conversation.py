@@ -481,7 +481,9 @@ class Conversation:
         """
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         table = InboundKey.__table__  # type: ignore[attr-defined]
-        statement = insert(table).values(key=key[:255], received_at=utcnow()).on_conflict_do_nothing(index_elements=["key"])
+        statement = (
+            insert(table).values(key=key[:255], received_at=utcnow()).on_conflict_do_nothing(index_elements=["key"])
+        )
         return session.execute(statement).rowcount == 1
 
     def _notice(self, text: str) -> Prompt:

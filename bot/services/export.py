@@ -214,6 +214,7 @@ def case_file_context(session: Session, reference: str, *, fernet: Fernet | None
                 "answer": consult.answer,
                 "note": consult.note,
                 "spoken_to": consult.spoken_to,
+                "spoken_on": consult.spoken_on,
                 "reference_number": consult.reference_number,
                 "asked_at": _moment(consult.asked_at, tz),
                 "answered_at": _moment(consult.answered_at, tz),

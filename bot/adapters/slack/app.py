@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
@@ -73,18 +73,23 @@ class SlackAdapter:
         api_url: str | None = None,
         pacer: Pacer | None = None,
         process_before_response: bool = True,
-        work_threads: int = 2,
+        work_threads: int = 1,
+        background_slots: int = 4,
     ) -> None:
         self.conversation, self.practice = conversation, practice
         self.client = web_client(token, api_url)
         self.directory = Directory(practice)
         # Two small pools: form checks that hold up an ack never queue behind slow work, and the slow work
         # (database writes, one writer at a time on SQLite anyway) uses few threads so the event loop keeps the GIL.
-        self._ack_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-ack")
+        self._ack_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-ack")
         self._work_pool = ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="slack-work")
         self.delivery = Delivery(self.client, practice, self.directory, conversation, pacer=pacer, run=self._run)
         self.forms: dict[str, Prompt] = {}  # form prompts by ref, for the "Open the form" button (bounded below)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._slot_count, self._slots = (
+            background_slots,
+            cast(asyncio.Semaphore | None, None),
+        )  # the semaphore is made on the serving loop
         # process_before_response=True runs the ack function inline and answers Slack the moment it returns;
         # the slow part always runs in a task started by spawn(), so nothing slow ever sits before the ack.
         self.app = AsyncApp(
@@ -104,10 +109,20 @@ class SlackAdapter:
     # ---- plumbing --------------------------------------------------------------------------------------------------
 
     def spawn(self, work: Awaitable[None]) -> None:
-        """Run the slow part after the ack; keep a reference so the task is not collected mid-way."""
-        task = asyncio.ensure_future(work)
+        """Run the slow part after the ack; keep a reference so the task is not collected mid-way.
+
+        At most `background_slots` interactions do their slow part at once; the rest wait their turn, so a burst
+        never floods the event loop with follow-up work that would delay the acks of the requests behind it.
+        """
+        task = asyncio.ensure_future(self._in_slot(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _in_slot(self, work: Awaitable[None]) -> None:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._slot_count)
+        async with self._slots:
+            await work
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for work still running after its ack (used at shutdown and by tests)."""
@@ -168,13 +183,19 @@ class SlackAdapter:
         rest = list(reply.prompts)
         form = next((p for p in rest if p.kind == "form" and p.ref), None)
         if form is not None and trigger_id:
+            # the notes leading up to the form (the orientation) open with it, at the top of the modal
+            at = rest.index(form)
+            lead = tuple(rest[:at]) if all(p.kind == "notice" and not p.body for p in rest[:at]) else ()
+            shown = rest
+            rest = rest[len(lead) :]
             rest.remove(form)
             try:
-                await self.client.views_open(trigger_id=trigger_id, view=blocks.render_modal(form, {"ref": form.ref}))
+                await self.client.views_open(
+                    trigger_id=trigger_id, view=blocks.render_modal(form, {"ref": form.ref}, lead)
+                )
             except SlackApiError as exc:
                 log.warning("views.open failed (%s); offering the form as a button", exc.response.get("error"))
-                rest.insert(rest.index(form) if form in rest else 0, form)
-                rest.insert(0, Prompt(kind="notice", text=say("slack.form_error")))
+                rest = [Prompt(kind="notice", text=say("slack.form_error")), *shown]
         self._remember_forms(rest)  # forms shown as an "Open the form" button: the click needs the fields
         await self.delivery.reply(slack_user_id, Reply(prompts=rest, outbound=reply.outbound))
 

@@ -358,8 +358,11 @@ def form_element(field: FormField) -> dict[str, Any]:
     return element
 
 
-def render_modal(prompt: Prompt, metadata: dict[str, Any]) -> dict[str, Any]:
-    """A form prompt as a modal view (views.open); input blocks are keyed by field name for errors and values."""
+def render_modal(prompt: Prompt, metadata: dict[str, Any], before: tuple[Prompt, ...] = ()) -> dict[str, Any]:
+    """A form prompt as a modal view (views.open); input blocks are keyed by field name for errors and values.
+
+    `before` are notices shown above the form (the orientation note), cut first if the modal runs out of room.
+    """
     inputs: list[Block] = []
     for field in prompt.fields:
         block: Block = {
@@ -374,7 +377,8 @@ def render_modal(prompt: Prompt, metadata: dict[str, Any]) -> dict[str, Any]:
         inputs.append(block)
     if len(inputs) > VIEW_BLOCKS:
         raise RenderError(f"a form of {len(inputs)} fields does not fit in one Slack modal ({VIEW_BLOCKS} blocks)")
-    lead = prompt_blocks(Prompt(kind="notice", text=prompt.text, header=prompt.header, error=prompt.error))
+    lead = [b for notice in before for b in prompt_blocks(notice)]
+    lead += prompt_blocks(Prompt(kind="notice", text=prompt.text, header=prompt.header, error=prompt.error))
     room = VIEW_BLOCKS - len(inputs)
     if len(lead) > room:
         lead = lead[: max(room - 1, 0)] + (
