@@ -435,3 +435,26 @@ def test_a_licensing_board_complaint_offers_the_case_file(tmp_path):
     alex.answers("board complaint")
     alex.sees("records-bot export RR-2026-0001", "risk line")
     assert request_row(conversation).outcome == "board_complaint"
+
+
+def test_no_answer_to_a_consult_offers_to_ask_someone_else(tmp_path):
+    from bot.prompts import Reply
+    from bot.services.consults import nudge_messages
+
+    conversation = open_conversation(tmp_path, TODAY, consult_colleagues=["Sam", "Dana"])
+    alex = Person(conversation, "Alex")
+    start_request(alex)
+    for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW, NOTHING_FOUND, "colleague", "Sam"):
+        alex.answers(answer)
+    alex.answers("A quick read of the last note, please?")
+    alex.answers("none")
+    assert alex.step == "decision"
+    with session_scope(conversation.engine) as session:
+        consult = session.exec(select(Consult)).one()
+        messages = dict(nudge_messages(session, consult, conversation.practice))
+    offer = messages["dm:Alex"].prompts[0]
+    alex.reply = Reply(prompts=[offer])
+    alex.answers("ask someone else")
+    assert alex.step == "consult"  # back to the consult menu, the first consult withdrawn
+    with session_scope(conversation.engine) as session:
+        assert session.exec(select(Consult)).one().status == "withdrawn"

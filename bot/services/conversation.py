@@ -26,6 +26,7 @@ from flows.records_request import CONTACT_FIELDS, FLOWS, RecordsRequestFlow
 
 RUN_REF = re.compile(r"^run:(\d+):([a-z_]+):(\d+)$")
 CONSULT_REF = re.compile(r"^consult:(\d+)$")
+OFFER_REF = re.compile(r"^consult:(\d+):offer$")
 REFERENCE = re.compile(r"\b(RR-\d{4}-\d{4,})\b", re.I)
 CONSULT_ANSWERS = ("can_help", "call_me", "not_now")
 
@@ -67,6 +68,8 @@ class Conversation:
         """An answer to any prompt: a step of a run, or a consult card."""
         if CONSULT_REF.match(answer.ref or ""):
             return self._answer_consult(answer, inbound_key)
+        if OFFER_REF.match(answer.ref or ""):
+            return self._answer_offer(answer, inbound_key)
         match = RUN_REF.match(answer.ref or "")
         if not match:
             return Reply(prompts=[self._notice(say("unknown_ref"))])
@@ -411,6 +414,46 @@ class Conversation:
                 return Reply(prompts=[self._notice(str(exc))])
         mine = [p for m in messages if m.target == member.name for p in m.prompts]
         return Reply(prompts=mine, outbound=[m for m in messages if m.target != member.name])
+
+    def _answer_offer(self, answer: Answer, inbound_key: str | None) -> Reply:
+        """The asker's reply to "no answer yet, ask someone else?": withdraw the consult and go back to the consult step."""
+        from bot.answers import read_choice
+
+        consult_id = int(OFFER_REF.match(answer.ref)[1])  # type: ignore[index]
+        labels = tuple(Choice(v, say("consults.offer_label", choice=v)) for v in consults.OFFER_CHOICES)
+        try:
+            choice = read_choice(answer.value, labels)
+        except Invalid as exc:
+            return Reply(prompts=[self._notice(exc.reason)])
+        with session_scope(self.engine) as session:
+            member = self._member(session, answer.actor)
+            consult = session.get(Consult, consult_id)
+            if member is None or consult is None or consult.asked_by_id != member.id:
+                return Reply(prompts=[self._notice(say("not_yours"))])
+            if inbound_key and not self._claim_key(session, inbound_key):
+                return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
+            if choice == "keep_waiting" or consult.status != "waiting":
+                return Reply(prompts=[self._notice(say("still_waiting"))])
+            consult.status = "withdrawn"
+            session.add(consult)
+            audit.record(
+                session,
+                request_id=consult.request_id,
+                actor=member.name,
+                action="consult.withdrawn",
+                after={"consult_id": consult.id},
+            )
+            run = session.exec(
+                select(FlowRun).where(FlowRun.request_id == consult.request_id, FlowRun.status == "active")
+            ).first()
+            if run is None or run.step not in ("consult", "decision"):
+                return Reply(prompts=[self._notice(say("consult_withdrawn"))])
+            if run.step == "decision":  # not decided yet: step back so another colleague can be asked
+                session.execute(
+                    update(FlowRun).where(col(FlowRun.id) == run.id).values(step="consult", version=run.version + 1)
+                )
+                session.refresh(run)
+            return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)))
 
     def _resume(self, session: Session, request: RecordsRequest, member: Member) -> Reply:
         run = session.exec(
