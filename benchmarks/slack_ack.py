@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +169,9 @@ def intake_state() -> dict[str, Any]:
         k: {k: {"type": "static_select", "selected_option": {"value": v}}} for k, v in picked.items()
     }
     values["client_label"] = {"client_label": {"type": "plain_text_input", "value": "JQ-17"}}
-    values["received_on"] = {"received_on": {"type": "datepicker", "selected_date": time.strftime("%Y-%m-%d")}}
+    values["received_on"] = {
+        "received_on": {"type": "datepicker", "selected_date": str(date.today() - timedelta(days=2))}
+    }
     values["scope"] = {"scope": {"type": "plain_text_input", "value": "all"}}
     values["pages"] = {"pages": {"type": "plain_text_input", "value": "10"}}
     return values
@@ -195,7 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--users", type=int, default=200, help="distinct clinicians (Slack paces posts per DM)")
+    parser.add_argument("--users", type=int, default=1000, help="distinct clinicians (Slack paces posts per DM)")
     args = parser.parse_args()
     n, conc = args.requests, args.concurrency
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Protocol, cast
@@ -74,7 +75,7 @@ class SlackAdapter:
         pacer: Pacer | None = None,
         process_before_response: bool = True,
         work_threads: int = 1,
-        background_slots: int = 4,
+        background_slots: int = 2,
     ) -> None:
         self.conversation, self.practice = conversation, practice
         self.client = web_client(token, api_url)
@@ -83,7 +84,9 @@ class SlackAdapter:
         # (database writes, one writer at a time on SQLite anyway) uses few threads so the event loop keeps the GIL.
         self._ack_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-ack")
         self._work_pool = ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="slack-work")
-        self.delivery = Delivery(self.client, practice, self.directory, conversation, pacer=pacer, run=self._run)
+        self.delivery = Delivery(
+            self.client, practice, self.directory, conversation, pacer=pacer, run=self._run, later=self.spawn_unlimited
+        )
         self.forms: dict[str, Prompt] = {}  # form prompts by ref, for the "Open the form" button (bounded below)
         self._tasks: set[asyncio.Task[None]] = set()
         self._slot_count, self._slots = (
@@ -108,7 +111,7 @@ class SlackAdapter:
 
     # ---- plumbing --------------------------------------------------------------------------------------------------
 
-    def spawn(self, work: Awaitable[None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run the slow part after the ack; keep a reference so the task is not collected mid-way.
 
         At most `background_slots` interactions do their slow part at once; the rest wait their turn, so a burst
@@ -118,11 +121,21 @@ class SlackAdapter:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _in_slot(self, work: Awaitable[None]) -> None:
+    async def _in_slot(self, work: Coroutine[Any, Any, None]) -> None:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._slot_count)
-        async with self._slots:
-            await work
+        try:
+            async with self._slots:
+                await work
+        finally:
+            if inspect.getcoroutinestate(work) == inspect.CORO_CREATED:
+                work.close()  # cancelled before its turn (shutdown): nothing ran, nothing to undo
+
+    def spawn_unlimited(self, work: Coroutine[Any, Any, None]) -> None:
+        """Work that mostly waits (paced posts to the records channel): tracked, but takes no slot."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for work still running after its ack (used at shutdown and by tests)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
@@ -64,10 +64,12 @@ class Delivery:
         *,
         pacer: Pacer | None = None,
         run: Callable[..., Awaitable[Any]] | None = None,
+        later: Callable[[Coroutine[Any, Any, None]], None] | None = None,
     ) -> None:
         self.client, self.practice, self.directory, self.surfaces = client, practice, directory, surfaces
         self.pacer = pacer or Pacer()
         self._run = run or asyncio.to_thread
+        self._later = later
         self._dm: dict[str, str] = {}
 
     # ---- channels --------------------------------------------------------------------------------------------------
@@ -167,10 +169,16 @@ class Delivery:
         """Everything a Reply asks for except forms (the caller opens those): prompts to the actor, outbound to others."""
         await self.show(slack_user_id, reply.prompts)
         for item in reply.outbound:
-            try:
-                await self.outbound(item)
-            except (SlackApiError, UnsafeChannelPost) as exc:
-                log.error("outbound %s to %s not sent: %s", item.target_kind, item.target, exc)
+            if self._later is not None and item.target_kind == "channel":
+                self._later(self._outbound_logged(item))  # paced at ~1/s per channel: wait without holding up the DM
+            else:
+                await self._outbound_logged(item)
+
+    async def _outbound_logged(self, item: Outbound) -> None:
+        try:
+            await self.outbound(item)
+        except (SlackApiError, UnsafeChannelPost) as exc:
+            log.error("outbound %s to %s not sent: %s", item.target_kind, item.target, exc)
 
 
 def error_notice() -> Prompt:
