@@ -84,3 +84,4 @@ class Reply:
     prompts: list[Prompt] = field(default_factory=list)
     outbound: list[Outbound] = field(default_factory=list)
     duplicate: bool = False  # the same interaction was handled before; nothing changed
+    accepted: bool = False  # the answer was taken (a step moved on, a consult answer was recorded)

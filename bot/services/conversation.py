@@ -269,7 +269,7 @@ class Conversation:
             prompts.extend(flow_engine.prompts(self.flow, ctx))
         else:
             prompts.append(self._notice(say("run_done", request=request)))
-        return Reply(prompts=prompts, outbound=outbound)
+        return Reply(prompts=prompts, outbound=outbound, accepted=True)
 
     def _apply(
         self,
@@ -408,12 +408,14 @@ class Conversation:
                 return self._not_a_member(answer.actor)
             if inbound_key and not self._claim_key(session, inbound_key):
                 return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
+            consult = session.get(Consult, consult_id)
+            taken = consult is not None and consult.status == "waiting" and consult.asked_member_id == member.id
             try:
                 messages = consults.answer(session, consult_id=consult_id, member=member, answer=value, note=note)
             except consults.ConsultError as exc:
                 return Reply(prompts=[self._notice(str(exc))])
         mine = [p for m in messages if m.target == member.name for p in m.prompts]
-        return Reply(prompts=mine, outbound=[m for m in messages if m.target != member.name])
+        return Reply(prompts=mine, outbound=[m for m in messages if m.target != member.name], accepted=taken)
 
     def _answer_offer(self, answer: Answer, inbound_key: str | None) -> Reply:
         """The asker's reply to "no answer yet, ask someone else?": withdraw the consult and go back to the consult step."""
@@ -433,7 +435,7 @@ class Conversation:
             if inbound_key and not self._claim_key(session, inbound_key):
                 return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
             if choice == "keep_waiting" or consult.status != "waiting":
-                return Reply(prompts=[self._notice(say("still_waiting"))])
+                return Reply(prompts=[self._notice(say("still_waiting"))], accepted=choice == "keep_waiting")
             consult.status = "withdrawn"
             session.add(consult)
             audit.record(
@@ -447,13 +449,13 @@ class Conversation:
                 select(FlowRun).where(FlowRun.request_id == consult.request_id, FlowRun.status == "active")
             ).first()
             if run is None or run.step not in ("consult", "decision"):
-                return Reply(prompts=[self._notice(say("consult_withdrawn"))])
+                return Reply(prompts=[self._notice(say("consult_withdrawn"))], accepted=True)
             if run.step == "decision":  # not decided yet: step back so another colleague can be asked
                 session.execute(
                     update(FlowRun).where(col(FlowRun.id) == run.id).values(step="consult", version=run.version + 1)
                 )
                 session.refresh(run)
-            return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)))
+            return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)), accepted=True)
 
     def _resume(self, session: Session, request: RecordsRequest, member: Member) -> Reply:
         run = session.exec(

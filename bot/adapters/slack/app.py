@@ -139,8 +139,11 @@ class SlackAdapter:
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for work still running after its ack (used at shutdown and by tests)."""
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        # work spawns more work (a step's channel post is paced in its own task): wait until none is left
+        while self._tasks and loop.time() < deadline:
+            await asyncio.wait(list(self._tasks), timeout=deadline - loop.time())
 
     async def _guard(self, slack_user_id: str, channel: str | None, work: Callable[[], Awaitable[None]]) -> None:
         try:
@@ -277,7 +280,7 @@ class SlackAdapter:
                 reply = await self._run(
                     self.conversation.command, actor, f"resume {ref.removeprefix(RESUME_PREFIX)}", inbound_key=key
                 )
-                if refused(reply, ref) or not any(p.expects_answer for p in reply.prompts):
+                if not any(p.expects_answer for p in reply.prompts):
                     await self.delivery.tell(user, channel, reply.prompts)
                     return
                 await self._show_reply(user, reply, body.get("trigger_id"))
@@ -372,18 +375,8 @@ class SlackAdapter:
 
 
 def refused(reply: Reply, ref: str) -> bool:
-    """True when the core did not take the answer: the same prompt asked again with a reason, or a refusal notice.
-
-    The core has no explicit "accepted" flag yet, so its refusal notices are recognised by their text.
-    """
-    if any(p.ref == ref and p.error for p in reply.prompts):
-        return True
-    refusals = {say("not_yours"), say("unknown_ref")}
-    return (
-        bool(reply.prompts)
-        and not reply.outbound
-        and all(p.kind == "notice" and p.text in refusals for p in reply.prompts)
-    )
+    """True when the core did not take the answer (asked again with a reason, not theirs, already done)."""
+    return not reply.accepted
 
 
 def read_action(act: Action, action: dict[str, Any], body: dict[str, Any], ref: str) -> tuple[Any, str | None]:
