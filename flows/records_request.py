@@ -200,7 +200,7 @@ class RecordsRequestFlow(Flow):
             FormField("access_type", t("f_access_type"), "choice", choices("access", ACCESS)),
             FormField("therapy_format", t("f_therapy_format"), "choice", choices("format", FORMATS)),
             FormField("received_on", t("f_received_on"), "date", hint=t("h_received_on")),
-            FormField("scope", t("f_scope"), "text", required=False, max_length=200, default=t("default_scope")),
+            FormField("scope", t("f_scope"), "text", required=False, max_length=200, hint=t("default_scope")),
             FormField("form", t("f_form"), "choice", choices("form", FORMS)),
             FormField("delivery", t("f_delivery"), "choice", choices("delivery", DELIVERIES)),
             FormField("third_party", t("f_third_party"), "choice", choices("yesno", ("no", "yes"))),

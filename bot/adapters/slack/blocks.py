@@ -138,7 +138,7 @@ def prompt_blocks(prompt: Prompt, *, with_header: bool = True) -> list[Block]:
     if prompt.text:
         blocks.extend(sections(prompt.text))
     if prompt.kind == "draft" and prompt.body:
-        blocks.extend(sections(prompt.body, markdown=False))
+        blocks.extend(sections(prompt.body))  # letters are Markdown: shown with their bold, escaped as data
     ref = prompt.ref
     if ref is None or prompt.kind == "notice":
         return blocks
