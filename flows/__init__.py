@@ -1,0 +1,1 @@
+"""Conversation flows, declared as the practice would describe its procedures."""

@@ -1,0 +1,57 @@
+"""Words and helpers every records-request step uses: the answer vocabularies and prompt builders."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.engine import Ctx
+from bot.prompts import Choice, Prompt
+from bot.text import say
+
+EARLIEST_RECEIPT = date(1990, 1, 1)
+
+REQUESTERS = ("client", "personal_representative", "parent_of_minor")
+ACCESS = ("copy", "inspect", "summary")
+FORMATS = ("individual", "couples", "family", "group")
+FORMS = ("electronic", "paper")
+DELIVERIES = ("pickup", "mail", "portal", "encrypted_email", "unencrypted_email")
+LANGUAGES = ("en", "es")
+CONSENT = ("given", "pending", "refused")
+PSYCHOTHERAPY_NOTES = ("none", "separate_withhold", "separate_release", "in_chart")
+OTHERS_INFO = ("none", "consented", "withhold")
+CONSULT_KINDS = ("colleague", "supervisor", "insurance", "association", "none")
+DENIAL_GROUNDS = (
+    "psychotherapy_notes",
+    "litigation",
+    "confidential_source",
+    "endanger_life",
+    "harm_to_other_person",
+    "personal_representative_harm",
+)
+REVIEWABLE_GROUNDS = ("endanger_life", "harm_to_other_person", "personal_representative_harm")
+CONTACT_FIELDS = ("client_name", "client_email", "client_address")
+REVIEW_ITEMS = ("complete", "signed", "errors_addendum", "psychotherapy_notes", "others_info")
+MULTI_PARTY_ITEM = "party_authorizations"
+REPRESENTATIVE_ITEM = "representative_checked"
+
+
+def t(key: str, **context: Any) -> str:
+    """A sentence from templates/records_request.j2."""
+    return say(f"records_request.{key}", **context)
+
+
+def choices(group: str, values: tuple[str, ...]) -> tuple[Choice, ...]:
+    return tuple(Choice(v, t("label", group=group, value=v)) for v in values)
+
+
+def header(ctx: Ctx) -> str | None:
+    request = ctx.request
+    if request is None:
+        return None
+    left = (request.effective_due - ctx.today).days
+    return t("header", reference=request.reference, due=request.effective_due, days_left=left, step=ctx.state.step)
+
+
+def ask(ctx: Ctx, kind: str, text: str, **fields: Any) -> Prompt:
+    return Prompt(kind=kind, text=text, header=header(ctx), **fields)  # type: ignore[arg-type]

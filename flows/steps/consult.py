@@ -1,0 +1,88 @@
+"""Consult: a colleague or the supervisor in chat, the insurer or association by phone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.answers import read_choice, read_form, read_text
+from bot.engine import Ctx, Effect, Invalid
+from bot.prompts import Choice, FormField, Prompt
+from flows.steps.common import CONSULT_KINDS, ask, choices, header, t
+
+
+class ConsultSteps:
+    """Consult: a colleague or the supervisor in chat, the insurer or association by phone."""
+
+    def ask_consult(self, ctx: Ctx) -> list[Prompt]:
+        asked = [c for c in ctx.consults]
+        return [ask(ctx, "choice", t("consult", consults=asked), choices=choices("consult", CONSULT_KINDS))]
+
+    def read_consult(self, ctx: Ctx, raw: Any) -> str:
+        kind = read_choice(raw, choices("consult", CONSULT_KINDS))
+        if kind in ("colleague", "supervisor") and not self.consultees(ctx, kind):
+            raise Invalid(t("no_consultees", kind=kind))
+        if kind in ("insurance", "association") and getattr(ctx.practice, kind) is None:
+            raise Invalid(t("no_contact", kind=kind))
+        return kind
+
+    def consult_in_practice(self, ctx: Ctx, value: Any) -> bool:
+        return value in ("colleague", "supervisor")
+
+    def consult_by_phone(self, ctx: Ctx, value: Any) -> bool:
+        return value in ("insurance", "association")
+
+    def consultees(self, ctx: Ctx, kind: str) -> list[str]:
+        p = ctx.practice
+        if kind == "supervisor":
+            names = [m.name for m in p.supervisors]
+        else:
+            names = p.consult_colleagues or [m.name for m in p.members if m.role != "supervisor"]
+        return [n for n in names if n != ctx.actor]
+
+    def ask_consult_who(self, ctx: Ctx) -> list[Prompt]:
+        kind = ctx.state.answers["consult"]
+        options = tuple(Choice(n, n) for n in self.consultees(ctx, kind))
+        return [ask(ctx, "member", t("consult_who", kind=kind), choices=options)]
+
+    def read_consult_who(self, ctx: Ctx, raw: Any) -> str:
+        return read_choice(raw, self.ask_consult_who(ctx)[0].choices)
+
+    def ask_consult_question(self, ctx: Ctx) -> list[Prompt]:
+        return [ask(ctx, "text", t("consult_question", who=ctx.state.answers["consult_who"]), max_length=500)]
+
+    def read_consult_question(self, ctx: Ctx, raw: Any) -> str:
+        return read_text(raw, max_length=500)
+
+    def send_consult(self, ctx: Ctx, value: str) -> list[Effect]:
+        a = ctx.state.answers
+        return [
+            Effect(
+                "ask_consult", {"kind": a["consult"], "member": a["consult_who"], "question": value, "step": "consult"}
+            )
+        ]
+
+    def call_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
+        return (
+            FormField("spoken_on", t("f_spoken_on"), "date", default=str(ctx.today)),
+            FormField("spoken_to", t("f_spoken_to"), "text", max_length=120),
+            FormField("reference_number", t("f_reference_number"), "text", required=False, max_length=80),
+            FormField("advice", t("f_advice"), "text", max_length=500),
+        )
+
+    def ask_consult_call(self, ctx: Ctx) -> list[Prompt]:
+        kind = ctx.state.answers["consult"]
+        contact = getattr(ctx.practice, kind)
+        script = t("call_script", request=ctx.request, step="review")
+        return [
+            Prompt(
+                kind="notice", text=t("call_contact", kind=kind, contact=contact, script=script), header=header(ctx)
+            ),
+            ask(ctx, "form", t("call_outcome"), fields=self.call_fields(ctx)),
+        ]
+
+    def read_consult_call(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
+        bounds = {"spoken_on": {"not_after": ctx.today, "not_before": ctx.request.received_on}}
+        return read_form(raw, self.call_fields(ctx), **bounds)
+
+    def record_call(self, ctx: Ctx, value: dict[str, Any]) -> list[Effect]:
+        return [Effect("record_call", {"kind": ctx.state.answers["consult"], "step": "consult", **value})]

@@ -1,0 +1,216 @@
+"""Release or deny, the letters, and what happens next."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.answers import read_choice, read_form
+from bot.engine import Ctx, Effect, Invalid
+from bot.prompts import Choice, FormField, Prompt
+from bot.services import drafting
+from flows.steps.common import DELIVERIES, DENIAL_GROUNDS, REVIEWABLE_GROUNDS, ask, choices, header, t
+
+
+class DecisionSteps:
+    """Release or deny, the letters, and what happens next."""
+
+    def review_findings(self, ctx: Ctx) -> dict[str, Any]:
+        return ctx.state.answers.get("findings", {})
+
+    def withholding(self, ctx: Ctx) -> bool:
+        f = self.review_findings(ctx)
+        return f.get("psychotherapy_notes") == "separate_withhold" or f.get("others_info") == "withhold"
+
+    def decision_values(self, ctx: Ctx) -> tuple[str, ...]:
+        if self.review_findings(ctx).get("risk") == "yes":
+            return ("partial_denial", "denial")
+        if self.withholding(ctx):
+            return ("partial_denial", "denial")
+        return ("release", "partial_denial", "denial")
+
+    def ask_decision(self, ctx: Ctx) -> list[Prompt]:
+        f = self.review_findings(ctx)
+        text = t("decision", findings=f, withholding=self.withholding(ctx))
+        return [ask(ctx, "choice", text, choices=choices("decision", self.decision_values(ctx)))]
+
+    def read_decision(self, ctx: Ctx, raw: Any) -> str:
+        return read_choice(raw, choices("decision", self.decision_values(ctx)))
+
+    def record_decision(self, ctx: Ctx, value: str) -> list[Effect]:
+        return [Effect("update_request", {"step": value})]
+
+    def chose_release(self, ctx: Ctx, value: Any) -> bool:
+        return value == "release"
+
+    def is_partial_denial(self, ctx: Ctx, value: Any) -> bool:
+        return ctx.state.answers.get("decision") == "partial_denial"
+
+    def release_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
+        r = ctx.request
+        fields = (
+            FormField("released_on", t("f_released_on"), "date", default=str(ctx.today)),
+            FormField("method", t("f_method"), "choice", choices("delivery", DELIVERIES), default=r.delivery),
+            FormField("included", t("f_included"), "text", max_length=1000),
+            FormField("fee", t("f_fee"), "text", required=False, max_length=10, default="0"),
+        )
+        if r.third_party_direction and not r.direction_on_file:
+            fields += (
+                FormField("direction_on_file", t("f_direction_on_file"), "choice", choices("yesno", ("no", "yes"))),
+            )
+        return fields
+
+    def release_blockers(self, ctx: Ctx) -> list[str]:
+        r = ctx.request
+        blockers = []
+        if r.delivery == "unencrypted_email" and r.email_risk_accepted_on is None:
+            blockers.append(t("blocked_email_risk"))
+        if r.acknowledged_on is None:
+            blockers.append(t("blocked_ack"))
+        return blockers
+
+    def ask_release(self, ctx: Ctx) -> list[Prompt]:
+        blockers = self.release_blockers(ctx)
+        return [ask(ctx, "form", t("release", blockers=blockers), fields=self.release_fields(ctx))]
+
+    def read_release(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
+        blockers = self.release_blockers(ctx)
+        if blockers:
+            raise Invalid(blockers[0])
+        bounds = {"released_on": {"not_after": ctx.today, "not_before": ctx.request.received_on}}
+        values = read_form(raw, self.release_fields(ctx), **bounds)
+        if values.pop("direction_on_file", "yes") != "yes":
+            raise Invalid(t("blocked_direction"), fields={"direction_on_file": t("blocked_direction")})
+        fee = str(values.get("fee") or "0").strip().lstrip("$")
+        try:
+            cents = round(float(fee) * 100)
+            if cents < 0:
+                raise ValueError
+        except ValueError:
+            raise Invalid(t("bad_fee", given=fee), fields={"fee": t("bad_fee", given=fee)}) from None
+        values["fee_cents"] = cents
+        del values["fee"]
+        if values["method"] == "unencrypted_email" and ctx.request.email_risk_accepted_on is None:
+            raise Invalid(t("blocked_email_risk"), fields={"method": t("blocked_email_risk")})
+        return values
+
+    def record_release_details(self, ctx: Ctx, value: dict[str, Any]) -> list[Effect]:
+        fields: dict[str, Any] = {"release": value}
+        if ctx.request.third_party_direction:
+            fields["direction_on_file"] = True  # release is refused above unless the signed direction is on file
+        return [Effect("update_request", fields)]
+
+    def ask_release_letter(self, ctx: Ctx) -> list[Prompt]:
+        body = drafting.draft("release_cover", ctx.request, ctx.practice, ctx.today)
+        return [ask(ctx, "draft", t("release_letter"), body=body, choices=choices("send", ("sent", "not_yet")))]
+
+    def read_letter_sent(self, ctx: Ctx, raw: Any) -> str:
+        value = read_choice(raw, choices("send", ("sent", "not_yet")))
+        kinds = {"release_letter": ("release_cover",), "denial_letter": (ctx.state.answers.get("decision", "denial"),)}
+        for kind in kinds.get(ctx.state.step, ()):
+            _, problem = drafting.attempt(kind, ctx.request, ctx.practice, ctx.today)
+            if value == "sent" and problem:
+                raise Invalid(t("letter_blocked", kind=kind, problem=problem))
+        return value
+
+    def letter_sent(self, ctx: Ctx, value: Any) -> bool:
+        return value == "sent"
+
+    def record_release(self, ctx: Ctx, value: str) -> list[Effect]:
+        if value != "sent":
+            return []
+        r = ctx.request
+        body = drafting.draft("release_cover", r, ctx.practice, ctx.today)
+        released_on = date.fromisoformat(r.release["released_on"]) if r.release.get("released_on") else ctx.today
+        return [
+            Effect("save_draft", {"kind": "release_cover", "body": body, "sent_on": ctx.today}),
+            Effect("update_request", {"released_on": released_on, "status": "released", "step": "follow_up"}),
+            Effect("post_channel", {"event": "closed"}),
+        ]
+
+    def denial_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
+        reviewers = tuple(Choice(m.name, m.name) for m in ctx.practice.members if m.licensed and m.name != ctx.actor)
+        fields = [
+            FormField("grounds", t("f_grounds"), "checklist", choices("ground", DENIAL_GROUNDS)),
+            FormField("explanation", t("f_explanation"), "text", max_length=1000),
+        ]
+        if reviewers:
+            fields.append(FormField("reviewer", t("f_reviewer"), "member", reviewers, required=False))
+        return tuple(fields)
+
+    def ask_denial(self, ctx: Ctx) -> list[Prompt]:
+        f = self.review_findings(ctx)
+        return [ask(ctx, "form", t("denial", findings=f), fields=self.denial_fields(ctx))]
+
+    def read_denial(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
+        values = read_form(raw, self.denial_fields(ctx))
+        if not values["grounds"]:
+            raise Invalid(t("no_grounds"), fields={"grounds": t("no_grounds")})
+        reviewable = any(g in REVIEWABLE_GROUNDS for g in values["grounds"])
+        if reviewable and not values.get("reviewer"):
+            raise Invalid(t("needs_reviewer"), fields={"reviewer": t("needs_reviewer")})
+        values["reviewable"] = reviewable
+        drafting.check_denial(ctx.request, ctx.practice, values)  # a letter missing a required element is refused here
+        return values
+
+    def record_denial_details(self, ctx: Ctx, value: dict[str, Any]) -> list[Effect]:
+        return [Effect("update_request", {"denial": value})]
+
+    def ask_denial_letter(self, ctx: Ctx) -> list[Prompt]:
+        kind = ctx.state.answers.get("decision", "denial")
+        body = drafting.draft(kind, ctx.request, ctx.practice, ctx.today)
+        prompts = [
+            ask(ctx, "draft", t("denial_letter", kind=kind), body=body, choices=choices("send", ("sent", "not_yet")))
+        ]
+        if kind == "partial_denial":
+            cover = drafting.draft("release_cover", ctx.request, ctx.practice, ctx.today)
+            prompts.insert(0, Prompt(kind="notice", text=t("cover_with_partial"), body=cover, header=header(ctx)))
+        return prompts
+
+    def record_denial(self, ctx: Ctx, value: str) -> list[Effect]:
+        if value != "sent":
+            return []
+        r = ctx.request
+        kind = ctx.state.answers.get("decision", "denial")
+        effects = [
+            Effect(
+                "save_draft",
+                {"kind": kind, "body": drafting.draft(kind, r, ctx.practice, ctx.today), "sent_on": ctx.today},
+            )
+        ]
+        fields: dict[str, Any] = {
+            "status": "partially_denied" if kind == "partial_denial" else "denied",
+            "step": "follow_up",
+        }
+        if kind == "partial_denial":
+            effects.append(
+                Effect(
+                    "save_draft",
+                    {
+                        "kind": "release_cover",
+                        "body": drafting.draft("release_cover", r, ctx.practice, ctx.today),
+                        "sent_on": ctx.today,
+                    },
+                )
+            )
+            fields["released_on"] = (
+                date.fromisoformat(r.release["released_on"]) if r.release.get("released_on") else ctx.today
+            )
+        return [*effects, Effect("update_request", fields), Effect("post_channel", {"event": "closed"})]
+
+    def ask_follow_up(self, ctx: Ctx) -> list[Prompt]:
+        options = choices("outcome", ("waiting", "moved_on", "shared_third_party", "board_complaint"))
+        return [ask(ctx, "choice", t("follow_up", reference=ctx.request.reference), choices=options)]
+
+    def read_follow_up(self, ctx: Ctx, raw: Any) -> str:
+        return read_choice(raw, self.ask_follow_up(ctx)[0].choices)
+
+    def still_waiting(self, ctx: Ctx, value: Any) -> bool:
+        return value == "waiting"
+
+    def record_outcome(self, ctx: Ctx, value: str) -> list[Effect]:
+        if value == "waiting":
+            return []
+        return [
+            Effect("update_request", {"outcome": value, "status": "closed", "closed_on": ctx.today, "step": "closed"})
+        ]

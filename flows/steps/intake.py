@@ -1,0 +1,104 @@
+"""Intake: who asked, for what, when it arrived, how it goes out; the other participants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.answers import read_form
+from bot.engine import Ctx, Effect, Invalid
+from bot.prompts import FormField, Prompt
+from flows.steps.common import (
+    ACCESS,
+    CONSENT,
+    CONTACT_FIELDS,
+    DELIVERIES,
+    EARLIEST_RECEIPT,
+    FORMATS,
+    FORMS,
+    LANGUAGES,
+    REQUESTERS,
+    ask,
+    choices,
+    t,
+)
+
+
+class IntakeSteps:
+    """Intake: who asked, for what, when it arrived, how it goes out; the other participants."""
+
+    def intake_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
+        return (
+            FormField("client_label", t("f_client_label"), "text", max_length=40, hint=t("h_client_label")),
+            FormField("requester_type", t("f_requester_type"), "choice", choices("requester", REQUESTERS)),
+            FormField("access_type", t("f_access_type"), "choice", choices("access", ACCESS)),
+            FormField("therapy_format", t("f_therapy_format"), "choice", choices("format", FORMATS)),
+            FormField("received_on", t("f_received_on"), "date", hint=t("h_received_on")),
+            FormField("scope", t("f_scope"), "text", required=False, max_length=200, hint=t("default_scope")),
+            FormField("form", t("f_form"), "choice", choices("form", FORMS)),
+            FormField("delivery", t("f_delivery"), "choice", choices("delivery", DELIVERIES)),
+            FormField("third_party", t("f_third_party"), "choice", choices("yesno", ("no", "yes"))),
+            FormField("pages", t("f_pages"), "text", required=False, max_length=6, default="0", hint=t("h_pages")),
+            FormField(
+                "language", t("f_language"), "choice", choices("language", LANGUAGES), default=ctx.practice.language
+            ),
+        ) + (self.contact_fields() if ctx.practice.phi_in_chat else ())
+
+    def contact_fields(self) -> tuple[FormField, ...]:
+        """Only when the practice has switched client details in chat on; stored encrypted, never in run answers."""
+        return (
+            FormField("client_name", t("f_client_name"), "text", required=False, max_length=120),
+            FormField("client_email", t("f_client_email"), "text", required=False, max_length=200),
+            FormField("client_address", t("f_client_address"), "text", required=False, max_length=300),
+        )
+
+    def without_contact(self, ctx: Ctx, value: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in value.items() if k not in CONTACT_FIELDS}
+
+    def ask_intake(self, ctx: Ctx) -> list[Prompt]:
+        return [
+            Prompt(kind="notice", text=t("orientation", practice=ctx.practice.name)),
+            ask(ctx, "form", t("intake"), fields=self.intake_fields(ctx)),
+        ]
+
+    def read_intake(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
+        bounds = {"received_on": {"not_after": ctx.today, "not_before": EARLIEST_RECEIPT}}
+        values = read_form(raw, self.intake_fields(ctx), **bounds)
+        problems: dict[str, str] = {}
+        pages = str(values.get("pages") or "0").strip()
+        if not pages.isdigit():
+            problems["pages"] = t("bad_pages", given=pages)
+        if values["delivery"] in ("encrypted_email", "unencrypted_email", "portal") and values["form"] == "paper":
+            problems["delivery"] = t("paper_by_email")
+        email = values.get("client_email")
+        if email and ("@" not in email or " " in email.strip()):
+            problems["client_email"] = t("bad_email", given=email)
+        if problems:
+            first = next(iter(problems))
+            raise Invalid(problems[first], fields=problems)
+        values["pages"] = int(pages)
+        values["third_party"] = values["third_party"] == "yes"
+        return values
+
+    def create_request(self, ctx: Ctx, values: dict[str, Any]) -> list[Effect]:
+        return [Effect("create_request", dict(values)), Effect("post_channel", {"event": "created"})]
+
+    def multi_party(self, ctx: Ctx, value: Any) -> bool:
+        return value["therapy_format"] != "individual"
+
+    def ask_parties(self, ctx: Ctx) -> list[Prompt]:
+        fields = (
+            FormField("others", t("f_others"), "text", max_length=200, hint=t("h_others")),
+            FormField("consent", t("f_consent"), "choice", choices("consent", CONSENT)),
+        )
+        return [ask(ctx, "form", t("parties", format=ctx.request.therapy_format), fields=fields)]
+
+    def read_parties(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
+        prompt = self.ask_parties(ctx)[0]
+        values = read_form(raw, prompt.fields)
+        labels = [p.strip() for p in values["others"].split(",") if p.strip()]
+        if not labels or any(len(label) > 40 for label in labels):
+            raise Invalid(t("bad_parties"), fields={"others": t("bad_parties")})
+        return {"parties": [{"label": label, "consent": values["consent"]} for label in labels]}
+
+    def save_parties(self, ctx: Ctx, value: dict[str, Any]) -> list[Effect]:
+        return [Effect("update_request", {"parties": value["parties"]})]

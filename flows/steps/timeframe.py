@@ -1,0 +1,145 @@
+"""Timeframe: the deadline with its rules and citations, a target date, or the one extension."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from bot.answers import read_choice, read_date, read_text
+from bot.engine import Ctx, Effect, Invalid
+from bot.prompts import Choice, Prompt
+from bot.services import drafting
+from flows.steps.common import ask, choices, t
+
+
+class TimeframeSteps:
+    """Timeframe: the deadline with its rules and citations, a target date, or the one extension."""
+
+    def extension_allowed(self, ctx: Ctx) -> bool:
+        r = ctx.request
+        return (
+            r.extended_to is None
+            and ctx.today <= r.due_on
+            and r.extended_due_on is not None
+            and r.extended_due_on > r.due_on
+        )
+
+    def timeframe_choices(self, ctx: Ctx) -> tuple[Choice, ...]:
+        values = ("on_track", "extension") if self.extension_allowed(ctx) else ("on_track",)
+        return choices("timeframe", values)
+
+    def ask_timeframe(self, ctx: Ctx) -> list[Prompt]:
+        r = ctx.request
+        rules = r.deadline.get("rules", [])
+        notes = r.deadline.get("notes", [])
+        text = t(
+            "timeframe",
+            request=r,
+            rules=rules,
+            notes=notes,
+            due=r.effective_due,
+            extended=r.extended_to is not None,
+            can_extend=self.extension_allowed(ctx),
+            extended_due=r.extended_due_on,
+        )
+        return [ask(ctx, "choice", text, choices=self.timeframe_choices(ctx))]
+
+    def read_timeframe(self, ctx: Ctx, raw: Any) -> str:
+        return read_choice(raw, self.timeframe_choices(ctx))
+
+    def chose_extension(self, ctx: Ctx, value: Any) -> bool:
+        return value == "extension"
+
+    def suggested_target(self, ctx: Ctx) -> date:
+        due = ctx.request.effective_due
+        target = due - timedelta(days=3)
+        while target.weekday() >= 5:
+            target -= timedelta(days=1)
+        return max(target, ctx.today)
+
+    def ask_target(self, ctx: Ctx) -> list[Prompt]:
+        suggested = self.suggested_target(ctx)
+        return [
+            ask(ctx, "date", t("target", due=ctx.request.effective_due, suggested=suggested), default=str(suggested))
+        ]
+
+    def read_target(self, ctx: Ctx, raw: Any) -> date:
+        return read_date(
+            raw, not_before=ctx.request.received_on, not_after=ctx.request.effective_due, what=t("w_target")
+        )
+
+    def record_target(self, ctx: Ctx, value: date) -> list[Effect]:
+        return [Effect("update_request", {"target_on": value, "status": "in_review", "step": "review"})]
+
+    def ask_extension_reason(self, ctx: Ctx) -> list[Prompt]:
+        return [ask(ctx, "text", t("extension_reason", due=ctx.request.due_on), max_length=500)]
+
+    def read_reason(self, ctx: Ctx, raw: Any) -> str:
+        return read_text(raw, max_length=500)
+
+    def ask_extension_date(self, ctx: Ctx) -> list[Prompt]:
+        latest = ctx.request.extended_due_on
+        return [ask(ctx, "date", t("extension_date", latest=latest), default=str(latest))]
+
+    def read_extension_date(self, ctx: Ctx, raw: Any) -> date:
+        r = ctx.request
+        return read_date(
+            raw, not_before=r.due_on + timedelta(days=1), not_after=r.extended_due_on, what=t("w_new_date")
+        )
+
+    def extension_context(self, ctx: Ctx) -> dict[str, Any]:
+        return {
+            "reasons": ctx.state.answers.get("extension_reason", ""),
+            "new_date": date.fromisoformat(ctx.state.answers["extension_date"]),
+        }
+
+    def ask_extension_notice(self, ctx: Ctx) -> list[Prompt]:
+        if not self.extension_allowed(ctx):
+            return [
+                ask(ctx, "choice", t("extension_closed", due=ctx.request.due_on), choices=choices("back", ("back",)))
+            ]
+        body = drafting.draft("extension_notice", ctx.request, ctx.practice, ctx.today, **self.extension_context(ctx))
+        return [
+            ask(
+                ctx,
+                "draft",
+                t("extension_notice", due=ctx.request.due_on),
+                body=body,
+                choices=choices("send", ("sent", "not_yet")),
+            )
+        ]
+
+    def read_extension_notice(self, ctx: Ctx, raw: Any) -> str:
+        if not self.extension_allowed(ctx):
+            read_choice(raw, choices("back", ("back",)))
+            return "closed"
+        value = read_choice(raw, choices("send", ("sent", "not_yet")))
+        extra = self.extension_context(ctx)
+        _, problem = drafting.attempt("extension_notice", ctx.request, ctx.practice, ctx.today, **extra)
+        if value == "sent" and problem:
+            raise Invalid(t("letter_blocked", kind="extension_notice", problem=problem))
+        return value
+
+    def record_extension(self, ctx: Ctx, value: str) -> list[Effect]:
+        if value != "sent":
+            return []
+        extra = self.extension_context(ctx)
+        body = drafting.draft("extension_notice", ctx.request, ctx.practice, ctx.today, **extra)
+        return [
+            Effect("save_draft", {"kind": "extension_notice", "body": body, "sent_on": ctx.today}),
+            Effect(
+                "update_request",
+                {
+                    "extension_reason": extra["reasons"],
+                    "extension_notice_sent_on": ctx.today,
+                    "extended_to": extra["new_date"],
+                },
+            ),
+            Effect("post_channel", {"event": "extended"}),
+        ]
+
+    def extension_sent(self, ctx: Ctx, value: Any) -> bool:
+        return value == "sent"
+
+    def extension_window_closed(self, ctx: Ctx, value: Any) -> bool:
+        return value == "closed"
