@@ -12,23 +12,10 @@ import pytest
 from sqlalchemy import text as sql
 from sqlmodel import select
 
-from bot.db import open_database
 from bot.services.audit import GENESIS, append_with_retry, diff, normalise, record, verify
 from bot.store import AuditEvent, RecordsRequest, session_scope
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    return f"sqlite:///{tmp_path}/t.db"
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = open_database(db_url, auto_upgrade=True)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

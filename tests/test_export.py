@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.db import open_database
 from bot.services.audit import record
 from bot.services.export import CaseNotFound, export_case_file
 from bot.services.secrets import ContactUnreadable, encrypt_contact
@@ -49,18 +48,6 @@ DEADLINE = {
     ],
     "notes": ["California's 15-day rule is stricter than HIPAA's."],
 }
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    return f"sqlite:///{tmp_path}/t.db"
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = open_database(db_url, auto_upgrade=True)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
