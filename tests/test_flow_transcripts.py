@@ -459,3 +459,20 @@ def test_no_answer_to_a_consult_offers_to_ask_someone_else(tmp_path):
     assert alex.step == "consult"  # back to the consult menu, the first consult withdrawn
     with session_scope(conversation.engine) as session:
         assert session.exec(select(Consult)).one().status == "withdrawn"
+
+
+def test_a_supervisor_can_step_in_and_channel_posts_still_name_the_owner(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex, dana, sam = Person(conversation, "Alex"), Person(conversation, "Dana"), Person(conversation, "Sam")
+    start_request(alex)
+    sam.types("resume RR-2026-0001")
+    sam.sees("belongs to a colleague")
+    dana.types("resume RR-2026-0001")
+    assert dana.step == "acknowledge"
+    dana.answers("sent_today")
+    dana.answers("extension")
+    dana.answers("Records archived offsite")
+    dana.answers("2026-12-20")
+    dana.answers("sent")
+    posts = [m.prompts[0].text for m in dana.reply.outbound if m.target_kind == "channel"]
+    assert posts and "@Alex" in posts[0] and "Dana" not in posts[0]

@@ -15,14 +15,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import engine as flow_engine
+from bot.answers import read_choice
 from bot.config import PracticeSettings
-from bot.engine import Ctx, Effect, Invalid, RunState
-from bot.prompts import Answer, Choice, Outbound, Prompt, Reply
+from bot.engine import Ctx, Invalid, RunState
+from bot.prompts import Answer, Choice, Prompt, Reply
 from bot.services import audit, consults, requests
+from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
 from bot.services.reminders import plan_reminders
 from bot.store import Consult, FlowRun, InboundKey, Member, RecordsRequest, session_scope, utcnow
 from bot.text import say
-from flows.records_request import CONTACT_FIELDS, FLOWS, RecordsRequestFlow
+from flows.records_request import FLOWS, RecordsRequestFlow
 
 RUN_REF = re.compile(r"^run:(\d+):([a-z_]+):(\d+)$")
 CONSULT_REF = re.compile(r"^consult:(\d+)$")
@@ -91,6 +93,9 @@ class Conversation:
                 return self._advance(session, run, member, answer.value)
         except _Stale:
             return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
+        except EffectRefused as exc:  # nothing was kept: ask the same question again with the reason
+            current = self.current(run_id, answer.actor)
+            return Reply(prompts=[replace(p, error=exc.reason) for p in current.prompts if p.kind != "notice"])
 
     def command(self, actor: str, text: str, *, inbound_key: str | None = None) -> Reply:
         """help | list | status RR-… | resume RR-… | cancel RR-… <reason> | settings."""
@@ -253,10 +258,10 @@ class Conversation:
         if moved.rowcount != 1:
             raise _Stale
         session.expire(run)
-        outbound: list[Outbound] = []
-        notices: list[Prompt] = []
+        runner = EffectRunner(session, self.practice, run, member, self.today(), self.encrypt_contact)
         for effect in result.effects:
-            self._apply(session, run, member, effect, outbound, notices, raw)
+            runner.apply(effect)  # EffectRefused undoes the whole answer (the transaction rolls back)
+        notices, outbound = runner.notices, runner.outbound
         session.refresh(run)
         request = session.get(RecordsRequest, run.request_id) if run.request_id else None
         if request is not None:
@@ -271,123 +276,6 @@ class Conversation:
             prompts.append(self._notice(say("run_done", request=request)))
         return Reply(prompts=prompts, outbound=outbound, accepted=True)
 
-    def _apply(
-        self,
-        session: Session,
-        run: FlowRun,
-        member: Member,
-        effect: Effect,
-        outbound: list[Outbound],
-        notices: list[Prompt],
-        raw: Any,
-    ) -> None:
-        data = effect.data
-        request = session.get(RecordsRequest, run.request_id) if run.request_id else None
-        if effect.kind == "create_request":
-            values = dict(data)
-            contact = {k.removeprefix("client_"): values.pop(k) for k in CONTACT_FIELDS if values.get(k)}
-            token = self.encrypt_contact(contact) if contact else None
-            request = requests.create_request(
-                session, values=values, owner=member, practice=self.practice, today=self.today(), contact_token=token
-            )
-            session.execute(update(FlowRun).where(col(FlowRun.id) == run.id).values(request_id=request.id))
-            session.refresh(run)
-            notices.append(self._notice(say("created", request=request, channel=self.practice.records_channel)))
-        elif effect.kind == "update_request":
-            requests.update_request(session, request, dict(data), actor=member.name)
-        elif effect.kind == "save_draft":
-            from bot.store import Draft
-
-            draft = Draft(
-                request_id=request.id,
-                kind=data["kind"],
-                language=request.language,
-                body=data["body"],
-                created_by_id=member.id,
-                sent_on=data.get("sent_on"),
-            )
-            session.add(draft)
-            session.flush()
-            action = "letter.sent" if draft.sent_on else "draft.saved"
-            audit.record(
-                session,
-                request_id=request.id,
-                actor=member.name,
-                action=action,
-                after={"kind": draft.kind, "sent_on": draft.sent_on, "draft_id": draft.id},
-            )
-            if data.get("show"):
-                notices.append(Prompt(kind="notice", text=say("draft_saved", kind=draft.kind), body=draft.body))
-        elif effect.kind == "checklist":
-            requests.set_checklist(session, request, data["done"], data["all"], actor=member.name)
-        elif effect.kind == "ask_consult":
-            asked = self._member(session, data["member"])
-            try:
-                _, messages = consults.ask(
-                    session,
-                    request=request,
-                    step=data["step"],
-                    kind=data["kind"],
-                    asked_by=member,
-                    asked_member=asked,
-                    question=data["question"],
-                    practice=self.practice,
-                )
-            except consults.ConsultError as exc:
-                notices.append(self._notice(str(exc)))
-                return
-            for message in messages:
-                if message.target == member.name:
-                    notices.extend(message.prompts)
-                else:
-                    outbound.append(message)
-        elif effect.kind == "record_call":
-            consult, _ = consults.ask(
-                session,
-                request=request,
-                step=data["step"],
-                kind=data["kind"],
-                asked_by=member,
-                asked_member=None,
-                question=say("call_question"),
-                practice=self.practice,
-            )
-            consults.record_call_outcome(
-                session,
-                consult_id=consult.id,
-                spoken_on=data["spoken_on"],
-                spoken_to=data["spoken_to"],
-                reference_number=data.get("reference_number"),
-                advice=data["advice"],
-                actor=member.name,
-            )
-        elif effect.kind == "post_channel":
-            outbound.append(self.channel_post(data["event"], request, member.name))
-        elif effect.kind == "audit_only":
-            audit.record(
-                session,
-                request_id=request.id if request else None,
-                actor=member.name,
-                action=data["action"],
-                after=data["after"],
-            )
-        else:  # a flow asking for something the runner cannot do is a programming error, not user input
-            raise ValueError(f"unknown effect {effect.kind!r}")
-
-    def channel_post(self, event: str, request: RecordsRequest, owner: str) -> Outbound:
-        """The records channel hears only reference, due date, status and owner: never PHI."""
-        text = say(
-            "channel_post",
-            event=event,
-            reference=request.reference,
-            due=request.effective_due,
-            status=request.status,
-            owner=owner,
-        )
-        return Outbound(
-            target_kind="channel", target=self.practice.records_channel, prompts=(self._notice(text),), phi_free=True
-        )
-
     def _answer_consult(self, answer: Answer, inbound_key: str | None) -> Reply:
         consult_id = int(CONSULT_REF.match(answer.ref)[1])  # type: ignore[index]
         value, note = answer.value, None
@@ -397,8 +285,6 @@ class Conversation:
             value, note = (part.strip() for part in value.split(":", 1))
         labels = tuple(Choice(v, say("consult_answer", value=v)) for v in CONSULT_ANSWERS)
         try:
-            from bot.answers import read_choice
-
             value = read_choice(value, labels)
         except Invalid as exc:
             return Reply(prompts=[self._notice(exc.reason)])
@@ -419,8 +305,6 @@ class Conversation:
 
     def _answer_offer(self, answer: Answer, inbound_key: str | None) -> Reply:
         """The asker's reply to "no answer yet, ask someone else?": withdraw the consult and go back to the consult step."""
-        from bot.answers import read_choice
-
         consult_id = int(OFFER_REF.match(answer.ref)[1])  # type: ignore[index]
         labels = tuple(Choice(v, say("consults.offer_label", choice=v)) for v in consults.OFFER_CHOICES)
         try:
@@ -481,7 +365,7 @@ class Conversation:
         session.execute(update(FlowRun).where(col(FlowRun.request_id) == request.id).values(status="cancelled"))
         return Reply(
             prompts=[self._notice(say("cancelled", request=request))],
-            outbound=[self.channel_post("cancelled", request, member.name)],
+            outbound=[channel_post(self.practice, "cancelled", request, owner_name(session, request))],
         )
 
     def _list_text(self, session: Session, member: Member) -> str:
