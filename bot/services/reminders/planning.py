@@ -1,0 +1,113 @@
+"""Planning a request's reminder ladder as rows (insert-if-absent by dedupe key)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from bot.config import PracticeSettings
+from bot.services.reminders.common import FINISHED, REMINDERS, before_is_stale, extension_allowed, local_moment
+from bot.store import Member, RecordsRequest, as_utc
+
+
+def ladder(request: RecordsRequest, practice: PracticeSettings) -> list[dict[str, Any]]:
+    """The reminder rows this request should have now (kind, dedupe_key, due_at, payload), without targets."""
+    sched, tz, rid = practice.reminders, practice.tz, request.id
+    rows: list[dict[str, Any]] = []
+
+    def add(kind: str, key: str, day: date, **payload: Any) -> None:
+        payload["reference"] = request.reference
+        rows.append(
+            {"kind": kind, "dedupe_key": key, "due_at": local_moment(day, sched.send_hour, tz), "payload": payload}
+        )
+
+    if request.status not in FINISHED:
+        due = request.effective_due
+        if request.acknowledged_on is None:
+            day = request.received_on + timedelta(days=sched.acknowledge_after_days)
+            add("ack", f"{rid}:ack", day)
+        for n in sched.before_deadline_days:
+            # the deadline is in the key: after an extension the new ladder is new rows, the old ones go stale
+            add("before", f"{rid}:before:{n}:{due}", due - timedelta(days=n), days_before=n, for_due=due.isoformat())
+        if extension_allowed(request):
+            day = max(request.due_on - timedelta(days=sched.extension_window_days), request.received_on)
+            add("extension", f"{rid}:extension:{request.due_on}", day, for_due=request.due_on.isoformat())
+        first_overdue = due + timedelta(days=1)
+        add("overdue", f"{rid}:overdue:{first_overdue}", first_overdue, for_due=due.isoformat())
+    if request.released_on and request.status not in ("cancelled", "closed"):
+        day = request.released_on + timedelta(days=sched.follow_up_after_release_days)
+        add("followup", f"{rid}:followup:{request.released_on}", day, released_on=request.released_on.isoformat())
+    return rows
+
+
+def insert_if_absent(executor: Session | Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert reminder rows, silently keeping any row whose dedupe_key already exists (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    full = [
+        {
+            "request_id": None,
+            "consult_id": None,
+            "target_kind": "member",
+            "status": "pending",
+            "attempts": 0,
+            "payload": {},
+            **row,
+        }
+        for row in rows
+    ]
+    bind = executor.get_bind() if isinstance(executor, Session) else executor
+    dialect = bind.dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(REMINDERS).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(REMINDERS).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    else:  # other databases: look first (not race-free, but no dialect here needs it)
+        keys = [r["dedupe_key"] for r in full]
+        taken = set(
+            executor.execute(sa_select(REMINDERS.c.dedupe_key).where(REMINDERS.c.dedupe_key.in_(keys))).scalars()
+        )
+        full = [r for r in full if r["dedupe_key"] not in taken]
+        if not full:
+            return
+        stmt = REMINDERS.insert()
+    executor.execute(stmt, full)
+
+
+def owner_name(session: Session, request: RecordsRequest) -> str | None:
+    if request.owner_id is None:
+        return None
+    owner = session.get(Member, request.owner_id)
+    return owner.name if owner else None
+
+
+def plan_reminders(
+    session: Session, request: RecordsRequest, practice: PracticeSettings, *, now: datetime | None = None
+) -> None:
+    """Insert the ladder rows this request lacks; idempotent, call again after any change to the request.
+
+    Stale rows from an earlier state are left alone: the sweep skips them at send time. With `now`,
+    'before' rungs already superseded at that moment are not planned at all.
+    """
+    if request.id is None:
+        session.flush()
+    owner = owner_name(session, request)
+    target_kind, target = ("member", owner) if owner else ("channel", practice.records_channel)
+    rows = ladder(request, practice)
+    if now is not None:
+        today = as_utc(now).astimezone(practice.tz).date()
+        rungs = practice.reminders.before_deadline_days
+        rows = [
+            r
+            for r in rows
+            if r["kind"] != "before"
+            or not before_is_stale(r["payload"]["days_before"], request.effective_due, today, rungs)
+        ]
+    for row in rows:
+        row.update(request_id=request.id, target_kind=target_kind, target=target)
+    insert_if_absent(session, rows)
