@@ -15,7 +15,7 @@ MAX_TEXT = 2000
 def read_choice(raw: Any, choices: tuple[Choice, ...]) -> str:
     """A choice by its number (1-based), its value or its label, case-insensitive."""
     given = str(raw if raw is not None else "").strip()
-    if given.isdigit() and 1 <= int(given) <= len(choices):
+    if given.isascii() and given.isdecimal() and 1 <= int(given) <= len(choices):
         return choices[int(given) - 1].value
     wanted = given.lower()
     for choice in choices:

@@ -114,6 +114,7 @@ class FeeSchedule(BaseModel):
     use_electronic_flat_fee: bool = True
     electronic_flat_fee: float = Field(6.50, ge=0, le=6.50)
     summary_fee: float = Field(0.0, ge=0)
+    postage_estimate: float = Field(1.50, ge=0)  # added to the estimate when the copy is mailed
 
 
 class CustomRule(BaseModel):

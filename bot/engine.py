@@ -24,7 +24,10 @@ class Invalid(Exception):
 
 @dataclass(frozen=True)
 class Go:
-    """A transition: go to step `to`, when the named guard (a method of the flow) says yes, or always."""
+    """A transition: go to step `to`, when the named guard (a method of the flow) says yes, or always.
+
+    `to` may be "@method": the flow method (ctx, value) -> step name decides (e.g. back to where the person was).
+    """
 
     to: str
     when: str | None = None
@@ -100,11 +103,13 @@ class Flow:
         super().__init_subclass__(**kwargs)
         cls.steps = {k: v for k, v in vars(cls).items() if isinstance(v, Step)}
         for name, step in cls.steps.items():
-            for method in filter(None, (step.ask, step.read, step.do, step.remember, *(g.when for g in step.then))):
+            dynamic = [g.to[1:] for g in step.then if g.to.startswith("@")]
+            names = (step.ask, step.read, step.do, step.remember, *(g.when for g in step.then), *dynamic)
+            for method in filter(None, names):
                 if not callable(getattr(cls, method, None)):
                     raise TypeError(f"{cls.__name__}.{name} names {method!r}, which the flow does not define")
             for go in step.then:
-                if go.to not in cls.steps:
+                if not go.to.startswith("@") and go.to not in cls.steps:
                     raise TypeError(f"{cls.__name__}.{name} goes to unknown step {go.to!r}")
 
 
@@ -129,7 +134,10 @@ def advance(flow: Flow, ctx: Ctx, raw: Any) -> Advance:
     # guards and actions see this answer among the answers
     ctx = replace(ctx, value=value, state=replace(state, answers=answers))
     effects = list(getattr(flow, step.do)(ctx, value)) if step.do else []
-    nxt = next((go.to for go in step.then if go.when is None or getattr(flow, go.when)(ctx, value)), None)
+    go = next((go for go in step.then if go.when is None or getattr(flow, go.when)(ctx, value)), None)
+    nxt = None if go is None else getattr(flow, go.to[1:])(ctx, value) if go.to.startswith("@") else go.to
+    if nxt is not None and nxt not in flow.steps:
+        raise ValueError(f"{type(flow).__name__} chose unknown step {nxt!r}")
     status = "done" if step.final and nxt is None else state.status
     new_state = RunState(step=nxt or state.step, answers=answers, version=state.version + 1, status=status)
     return Advance(state=new_state, effects=effects)

@@ -72,7 +72,8 @@ class RecordsRequestFlow(IntakeSteps, AcknowledgeSteps, TimeframeSteps, ReviewSt
         read="read_timeframe",
         then=(Go("extension_reason", when="chose_extension"), Go("target")),
     )
-    target = Step(ask="ask_target", read="read_target", do="record_target", then=(Go("review"),))
+    # after an extension taken later (the "extend" command), back to where the person was
+    target = Step(ask="ask_target", read="read_target", do="record_target", then=(Go("@after_target"),))
     extension_reason = Step(ask="ask_extension_reason", read="read_reason", then=(Go("extension_date"),))
     extension_date = Step(ask="ask_extension_date", read="read_extension_date", then=(Go("extension_notice"),))
     extension_notice = Step(

@@ -387,3 +387,26 @@ def test_health_check(bot: Bot):
 def _run_version(bot: Bot) -> int:
     with Session(bot.ctx.engine) as session:
         return session.exec(select(FlowRun)).one().version
+
+
+def test_an_expired_trigger_leaves_an_open_the_form_button_that_works_from_the_database(bot: Bot):
+    bot.fake.fail_next("views.open", error="expired_trigger_id")
+    bot.send(slash_command(trigger_id="trig.slow"))
+    bot.settle()
+    ts, actions, _ = step_message(bot)
+    button = actions["elements"][0]
+    status, _, _ = bot.send(
+        block_action(
+            block_id=actions["block_id"],
+            action_id=button["action_id"],
+            value=button.get("value"),
+            message_ts=ts,
+            label=button["text"]["text"],
+        )
+    )
+    bot.settle()
+    assert status == 200
+    opened = bot.fake.calls_to("views.open")
+    assert len(opened) == 2  # the failed one, then the one the button opened, rebuilt from the stored run
+    assert opened[-1].args["view"]["callback_id"] == "rr_form"
+    assert "client_label" in json.dumps(opened[-1].args["view"])

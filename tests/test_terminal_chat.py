@@ -50,7 +50,7 @@ def chat(workdir: Path, lines: list[str], *args: str) -> subprocess.CompletedPro
     )
 
 
-INTAKE = ["/records-request", "AB-17", "1", "1", "1", RECEIVED.isoformat(), "", "1", "3", "1", "40", ""]
+INTAKE = ["/records-request", "AB-17", "1", "1", "1", RECEIVED.isoformat(), "", "1", "3", "1", "40", "", ""]
 
 
 def test_a_scripted_session_from_intake_to_release(workdir):
@@ -120,7 +120,7 @@ def test_acting_as_someone_not_in_the_practice_is_refused(workdir):
 
 def test_due_reminders_are_shown_when_the_chat_starts(workdir):
     old = (TODAY - timedelta(days=40)).isoformat()
-    script = ["/records-request", "AB-17", "1", "1", "1", old, "", "1", "3", "1", "", "", "3", "quit"]
+    script = ["/records-request", "AB-17", "1", "1", "1", old, "", "1", "3", "1", "", "", "", "3", "quit"]
     assert chat(workdir, script).returncode == 0
     again = chat(workdir, ["quit"])
     assert "overdue" in again.stdout.lower()

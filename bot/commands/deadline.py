@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date as _date
 from typing import NoReturn
 
 import typer
@@ -46,6 +47,8 @@ def deadline(
     # fromisoformat also takes compact and week forms (20260302, 2026-W10-1); insist on the one we document.
     if received.strip() != received_on.isoformat():
         _fail(text.say("deadlines.bad_received", given=received))
+    if not EARLIEST <= received_on <= LATEST:  # also keeps date arithmetic far from year 9999
+        _fail(text.say("deadlines.received_out_of_range", given=received, earliest=EARLIEST, latest=LATEST))
 
     try:
         result = due_dates(
@@ -62,6 +65,9 @@ def deadline(
         typer.echo(json.dumps(result.to_json()))
     else:
         typer.echo(text.say("deadlines.summary", result=result))
+
+
+EARLIEST, LATEST = _date(1990, 1, 1), _date(2100, 12, 31)
 
 
 def register(app: typer.Typer) -> None:

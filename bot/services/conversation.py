@@ -26,6 +26,8 @@ from bot.store import Consult, FlowRun, InboundKey, Member, RecordsRequest, sess
 from bot.text import say
 from flows.records_request import FLOWS, RecordsRequestFlow
 
+# steps from which "extend" makes no sense: before the request exists, inside the extension itself, after the letters
+NOT_FROM_HERE = ("intake", "parties", "extension_reason", "extension_date", "extension_notice", "follow_up")
 RUN_REF = re.compile(r"^run:(\d+):([a-z_]+):(\d+)$")
 CONSULT_REF = re.compile(r"^consult:(\d+)$")
 OFFER_REF = re.compile(r"^consult:(\d+):offer$")
@@ -111,7 +113,7 @@ class Conversation:
                 return Reply(prompts=[self._notice(say("help"))])
             elif verb == "list":
                 return Reply(prompts=[self._notice(self._list_text(session, member))])
-            elif verb in ("status", "resume", "cancel"):
+            elif verb in ("status", "resume", "cancel", "extend"):
                 ref = REFERENCE.search(text)
                 if not ref:
                     return Reply(prompts=[self._notice(say("needs_reference", verb=verb))])
@@ -124,6 +126,8 @@ class Conversation:
                     return Reply(prompts=[self._notice(self._status_text(session, request))])
                 if verb == "resume":
                     return self._resume(session, request, member)
+                if verb == "extend":
+                    return self._extend(session, request, member)
                 reason = text[ref.end() :].strip()
                 if inbound_key and not self._claim_key(session, inbound_key):
                     return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
@@ -135,6 +139,22 @@ class Conversation:
             else:
                 return Reply(prompts=[self._notice(say("unknown_command", given=verb))])
         return self.start(actor, inbound_key=inbound_key)
+
+    def discard(self, ref: str, actor: str) -> Reply:
+        """Drop an intake that never became a request (nothing to audit); a request itself needs cancel RR-… <reason>."""
+        match = RUN_REF.match(ref or "")
+        with session_scope(self.engine) as session:
+            member = self._member(session, actor)
+            run = session.get(FlowRun, int(match[1])) if match else None
+            if member is None or run is None or not self._may_act(session, member, run):
+                return Reply(prompts=[self._notice(say("unknown_ref"))])
+            if run.request_id is not None:
+                request = session.get(RecordsRequest, run.request_id)
+                return Reply(prompts=[self._notice(say("cancel_needs_reason", reference=request.reference))])
+            session.execute(
+                update(FlowRun).where(col(FlowRun.id) == run.id).values(status="cancelled", updated_at=utcnow())
+            )
+            return Reply(prompts=[self._notice(say("intake_discarded"))], accepted=True)
 
     def validate_form(self, ref: str, values: dict[str, Any]) -> dict[str, str]:
         """Per-field problems with a form answer, without taking it (for modal errors)."""
@@ -349,6 +369,34 @@ class Conversation:
             return Reply(prompts=[self._notice(self._status_text(session, request))])
         return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)))
 
+    def _extend(self, session: Session, request: RecordsRequest, member: Member) -> Reply:
+        """Take the one extension from wherever the run stands, then come back there."""
+        run = session.exec(
+            select(FlowRun)
+            .where(FlowRun.request_id == request.id, FlowRun.status == "active")
+            .order_by(col(FlowRun.id).desc())
+        ).first()
+        today = self.today()
+        allowed = (
+            request.extended_to is None
+            and request.extended_due_on is not None
+            and request.extended_due_on > request.due_on
+            and today <= request.due_on
+        )
+        if run is None or not allowed:
+            return Reply(prompts=[self._notice(say("no_extension", request=request, today=today))])
+        if run.step in NOT_FROM_HERE:
+            return Reply(prompts=[self._notice(say("extend_not_now", step=run.step))])
+        back = None if run.step in ("timeframe", "target") else run.step
+        answers = {**run.answers, "return_to": back}
+        session.execute(
+            update(FlowRun)
+            .where(col(FlowRun.id) == run.id)
+            .values(step="extension_reason", answers=answers, version=run.version + 1, updated_at=utcnow())
+        )
+        session.refresh(run)
+        return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)), accepted=True)
+
     def _cancel(self, session: Session, request: RecordsRequest, member: Member, reason: str) -> Reply:
         if not reason:
             return Reply(prompts=[self._notice(say("cancel_needs_reason", reference=request.reference))])
@@ -363,6 +411,12 @@ class Conversation:
             actor=member.name,
         )
         session.execute(update(FlowRun).where(col(FlowRun.request_id) == request.id).values(status="cancelled"))
+        # colleagues asked about it are not nudged about a request that no longer exists
+        session.execute(
+            update(Consult)
+            .where(col(Consult.request_id) == request.id, col(Consult.status) == "waiting")
+            .values(status="withdrawn")
+        )
         return Reply(
             prompts=[self._notice(say("cancelled", request=request))],
             outbound=[channel_post(self.practice, "cancelled", request, owner_name(session, request))],

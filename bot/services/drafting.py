@@ -20,17 +20,6 @@ def contact(request: RecordsRequest, practice: PracticeSettings) -> tuple[str | 
     return name, phone
 
 
-def client_name(token: str) -> str | None:
-    """The client's name for the greeting, when the practice allows names in chat and the key is at hand."""
-    from bot.config import SettingsError, load_env
-    from bot.services.secrets import ContactUnreadable, decrypt_contact, load_fernet
-
-    try:
-        return decrypt_contact(load_fernet(load_env()), token).get("name") or None
-    except (SettingsError, ContactUnreadable):
-        return None  # no usable key here: the letter greets the client by label, as with names off
-
-
 def withheld_items(request: RecordsRequest) -> list[dict[str, str]]:
     """What was withheld and why, from the release record and the denial grounds."""
     what = (request.release or {}).get("withheld") or (request.denial or {}).get("explanation")
@@ -46,10 +35,6 @@ def letter_context(
     ctx = letters.request_context(request, practice)
     ctx["contact_name"], ctx["contact_phone"] = contact(request, practice)
     ctx["today"] = today
-    if practice.phi_in_chat and request.client_contact:
-        name = client_name(request.client_contact)
-        if name:
-            ctx["addressee"] = name
     release = request.release or {}
     denial = request.denial or {}
     if kind == "release_cover":

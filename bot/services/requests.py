@@ -14,6 +14,7 @@ from bot.domain.deadlines import due_dates
 from bot.domain.fees import estimate_fee
 from bot.services import audit
 from bot.store import ChecklistItem, Member, RecordsRequest, ReferenceCounter, utcnow
+from bot.text import say
 
 OPEN_STATUSES = ("open", "acknowledged", "in_review")
 REFERENCE_PATTERN = r"RR-\d{4}-\d{4,}"
@@ -57,15 +58,21 @@ def create_request(
         hipaa_covered=practice.hipaa_covered_entity,
         custom_rules=practice.custom_rules,
     )
-    fee = estimate_fee(
-        pages=int(values.get("pages") or 0),
-        form=values["form"],
-        delivery=values["delivery"],
-        jurisdiction=practice.jurisdiction,
-        schedule=practice.fees,
-        summary_agreed=values["access_type"] == "summary",
-        third_party=bool(values.get("third_party")),
-    )
+    if values["access_type"] == "inspect":
+        # the fee rule covers copies and agreed summaries only (164.524(c)(4)); looking at the record costs nothing
+        fee_cents, fee_notes = 0, [say("fees.inspection_free")]
+    else:
+        fee = estimate_fee(
+            pages=int(values.get("pages") or 0),
+            form=values["form"],
+            delivery=values["delivery"],
+            jurisdiction=practice.jurisdiction,
+            schedule=practice.fees,
+            postage_cents=round(practice.fees.postage_estimate * 100) if values["delivery"] == "mail" else 0,
+            summary_agreed=values.get("summary_agreed") == "yes",
+            third_party=bool(values.get("third_party")),
+        )
+        fee_cents, fee_notes = fee.total_cents, list(fee.notes)
     request = RecordsRequest(
         reference=next_reference(session, today.year),
         client_label=values["client_label"],
@@ -82,8 +89,8 @@ def create_request(
         jurisdiction=practice.jurisdiction,
         due_on=deadline.due,
         extended_due_on=deadline.extended_due,
-        deadline={**deadline.to_json(), "fee": {"total_cents": fee.total_cents, "notes": list(fee.notes)}},
-        fee_estimate_cents=fee.total_cents,
+        deadline={**deadline.to_json(), "fee": {"total_cents": fee_cents, "notes": fee_notes}},
+        fee_estimate_cents=fee_cents,
         status="open",
         step="acknowledge",
         owner_id=owner.id,

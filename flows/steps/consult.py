@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.answers import read_choice, read_form, read_text
@@ -51,7 +52,11 @@ class ConsultSteps:
         return [ask(ctx, "text", t("consult_question", who=ctx.state.answers["consult_who"]), max_length=500)]
 
     def read_consult_question(self, ctx: Ctx, raw: Any) -> str:
-        return read_text(raw, max_length=500)
+        question = read_text(raw, max_length=500)
+        label = ctx.request.client_label.strip()
+        if label and re.search(rf"(?<!\w){re.escape(label)}(?!\w)", question, re.IGNORECASE):
+            raise Invalid(t("question_names_client", label=label))  # consult cards carry no PHI
+        return question
 
     def send_consult(self, ctx: Ctx, value: str) -> list[Effect]:
         a = ctx.state.answers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
@@ -10,6 +11,11 @@ from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import Choice, FormField, Prompt
 from bot.services import drafting
 from flows.steps.common import DELIVERIES, DENIAL_GROUNDS, REVIEWABLE_GROUNDS, ask, choices, header, t
+
+OUTSIDE = "outside"
+# grounds that can reach a whole record; the others (separately kept notes, a confidential source, another person's
+# information) only ever cover part of it
+WHOLE_RECORD_GROUNDS = {"endanger_life", "personal_representative_harm", "litigation"}
 
 
 class DecisionSteps:
@@ -26,7 +32,8 @@ class DecisionSteps:
         if self.review_findings(ctx).get("risk") == "yes":
             return ("partial_denial", "denial")
         if self.withholding(ctx):
-            return ("partial_denial", "denial")
+            # withholding separately kept notes or others' information never withholds the rest (Riverside, 2020)
+            return ("partial_denial",)
         return ("release", "partial_denial", "denial")
 
     def ask_decision(self, ctx: Ctx) -> list[Prompt]:
@@ -43,8 +50,12 @@ class DecisionSteps:
     def chose_release(self, ctx: Ctx, value: Any) -> bool:
         return value == "release"
 
+    def letter_kind(self, ctx: Ctx) -> str:
+        """partial_denial or denial: the decision, as the denial form may have corrected it."""
+        return (ctx.state.answers.get("denial") or {}).get("letter") or ctx.state.answers.get("decision", "denial")
+
     def is_partial_denial(self, ctx: Ctx, value: Any) -> bool:
-        return ctx.state.answers.get("decision") == "partial_denial"
+        return self.letter_kind(ctx) == "partial_denial"
 
     def release_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
         r = ctx.request
@@ -83,9 +94,10 @@ class DecisionSteps:
             raise Invalid(t("blocked_direction"), fields={"direction_on_file": t("blocked_direction")})
         fee = str(values.get("fee") or "0").strip().lstrip("$")
         try:
-            cents = round(float(fee) * 100)
-            if cents < 0:
+            amount = float(fee)
+            if not math.isfinite(amount) or not 0 <= amount <= 100_000:
                 raise ValueError
+            cents = round(amount * 100)
         except ValueError:
             raise Invalid(t("bad_fee", given=fee), fields={"fee": t("bad_fee", given=fee)}) from None
         values["fee_cents"] = cents
@@ -106,7 +118,7 @@ class DecisionSteps:
 
     def read_letter_sent(self, ctx: Ctx, raw: Any) -> str:
         value = read_choice(raw, choices("send", ("sent", "not_yet")))
-        kinds = {"release_letter": ("release_cover",), "denial_letter": (ctx.state.answers.get("decision", "denial"),)}
+        kinds = {"release_letter": ("release_cover",), "denial_letter": (self.letter_kind(ctx),)}
         for kind in kinds.get(ctx.state.step, ()):
             _, problem = drafting.attempt(kind, ctx.request, ctx.practice, ctx.today)
             if value == "sent" and problem:
@@ -130,13 +142,18 @@ class DecisionSteps:
 
     def denial_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
         reviewers = tuple(Choice(m.name, m.name) for m in ctx.practice.members if m.licensed and m.name != ctx.actor)
-        fields = [
+        # a solo practice (or one whose colleagues took part) names its pre-arranged outside reviewer instead
+        reviewers += (Choice(OUTSIDE, t("outside_reviewer_choice")),)
+        decided = ctx.state.answers.get("decision", "denial")
+        return (
+            FormField(
+                "letter", t("f_letter"), "choice", choices("decision", ("partial_denial", "denial")), default=decided
+            ),
             FormField("grounds", t("f_grounds"), "checklist", choices("ground", DENIAL_GROUNDS)),
             FormField("explanation", t("f_explanation"), "text", max_length=1000),
-        ]
-        if reviewers:
-            fields.append(FormField("reviewer", t("f_reviewer"), "member", reviewers, required=False))
-        return tuple(fields)
+            FormField("reviewer", t("f_reviewer"), "member", reviewers, required=False),
+            FormField("outside_reviewer", t("f_outside_reviewer"), "text", required=False, max_length=120),
+        )
 
     def ask_denial(self, ctx: Ctx) -> list[Prompt]:
         f = self.review_findings(ctx)
@@ -149,6 +166,15 @@ class DecisionSteps:
         reviewable = any(g in REVIEWABLE_GROUNDS for g in values["grounds"])
         if reviewable and not values.get("reviewer"):
             raise Invalid(t("needs_reviewer"), fields={"reviewer": t("needs_reviewer")})
+        if values.get("reviewer") == OUTSIDE:
+            if not values.get("outside_reviewer"):
+                raise Invalid(t("needs_outside_reviewer"), fields={"outside_reviewer": t("needs_outside_reviewer")})
+            values["reviewer"] = values["outside_reviewer"]
+        values.pop("outside_reviewer", None)
+        full = values["letter"] == "denial"
+        if full and not set(values["grounds"]) & WHOLE_RECORD_GROUNDS:
+            # these grounds reach only part of a record: the rest must still be provided (164.524(d)(1))
+            raise Invalid(t("full_denial_needs_whole_ground"), fields={"grounds": t("full_denial_needs_whole_ground")})
         values["reviewable"] = reviewable
         drafting.check_denial(ctx.request, ctx.practice, values)  # a letter missing a required element is refused here
         return values
@@ -157,7 +183,7 @@ class DecisionSteps:
         return [Effect("update_request", {"denial": value})]
 
     def ask_denial_letter(self, ctx: Ctx) -> list[Prompt]:
-        kind = ctx.state.answers.get("decision", "denial")
+        kind = self.letter_kind(ctx)
         body = drafting.draft(kind, ctx.request, ctx.practice, ctx.today)
         prompts = [
             ask(ctx, "draft", t("denial_letter", kind=kind), body=body, choices=choices("send", ("sent", "not_yet")))
@@ -171,7 +197,7 @@ class DecisionSteps:
         if value != "sent":
             return []
         r = ctx.request
-        kind = ctx.state.answers.get("decision", "denial")
+        kind = self.letter_kind(ctx)
         effects = [
             Effect(
                 "save_draft",

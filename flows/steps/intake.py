@@ -39,6 +39,14 @@ class IntakeSteps:
             FormField("third_party", t("f_third_party"), "choice", choices("yesno", ("no", "yes"))),
             FormField("pages", t("f_pages"), "text", required=False, max_length=6, default="0", hint=t("h_pages")),
             FormField(
+                "summary_agreed",
+                t("f_summary_agreed"),
+                "choice",
+                choices("yesno", ("no", "yes")),
+                default="no",
+                hint=t("h_summary_agreed"),
+            ),
+            FormField(
                 "language", t("f_language"), "choice", choices("language", LANGUAGES), default=ctx.practice.language
             ),
         ) + (self.contact_fields() if ctx.practice.phi_in_chat else ())
@@ -65,10 +73,12 @@ class IntakeSteps:
         values = read_form(raw, self.intake_fields(ctx), **bounds)
         problems: dict[str, str] = {}
         pages = str(values.get("pages") or "0").strip()
-        if not pages.isdigit():
+        if not (pages.isascii() and pages.isdecimal()) or int(pages) > 100_000:
             problems["pages"] = t("bad_pages", given=pages)
         if values["delivery"] in ("encrypted_email", "unencrypted_email", "portal") and values["form"] == "paper":
             problems["delivery"] = t("paper_by_email")
+        if values["access_type"] == "summary" and values.get("summary_agreed") != "yes":
+            problems["summary_agreed"] = t("summary_needs_agreement")
         email = values.get("client_email")
         if email and ("@" not in email or " " in email.strip()):
             problems["client_email"] = t("bad_email", given=email)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.answers import read_checklist, read_form
-from bot.engine import Ctx, Effect
+from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import FormField, Prompt
 from bot.services import drafting
 from flows.steps.common import (
@@ -60,16 +60,33 @@ class ReviewSteps:
             FormField("others_info", t("f_others_info"), "choice", choices("others", OTHERS_INFO)),
             FormField("risk", t("f_risk"), "choice", choices("risk", ("no", "yes"))),
         ]
+        if self.parties_waiting(ctx):
+            label = t("f_consent_now", parties=self.parties_waiting(ctx))
+            fields.append(FormField("consent_now", label, "choice", choices("yesno", ("no", "yes")), default="no"))
         return tuple(fields)
+
+    def parties_waiting(self, ctx: Ctx) -> list[str]:
+        return [p["label"] for p in ctx.request.parties or [] if p.get("consent") != "given"]
 
     def ask_findings(self, ctx: Ctx) -> list[Prompt]:
         return [ask(ctx, "form", t("findings"), fields=self.findings_fields(ctx))]
 
     def read_findings(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
-        return read_form(raw, self.findings_fields(ctx))
+        values = read_form(raw, self.findings_fields(ctx))
+        waiting = [] if values.get("consent_now") == "yes" else self.parties_waiting(ctx)
+        if waiting and values["others_info"] != "withhold":
+            # without each participant's authorization their information is withheld or redacted (ethics codes;
+            # Tex. HSC 611.0045(g)), and the client gets a partial-denial letter for it
+            reason = t("consent_missing", parties=waiting)
+            raise Invalid(reason, fields={"others_info": reason})
+        return values
 
     def record_findings(self, ctx: Ctx, value: dict[str, Any]) -> list[Effect]:
-        return [Effect("audit_only", {"action": "review_findings", "after": value})]
+        effects = [Effect("audit_only", {"action": "review_findings", "after": value})]
+        if value.get("consent_now") == "yes":
+            parties = [{**p, "consent": "given"} for p in ctx.request.parties]
+            effects.append(Effect("update_request", {"parties": parties}))
+        return effects
 
     def errors_found(self, ctx: Ctx, value: Any) -> bool:
         return value["errors_found"] == "yes"

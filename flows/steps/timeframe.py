@@ -68,6 +68,9 @@ class TimeframeSteps:
             raw, not_before=ctx.request.received_on, not_after=ctx.request.effective_due, what=t("w_target")
         )
 
+    def after_target(self, ctx: Ctx, value: Any) -> str:
+        return ctx.state.answers.get("return_to") or "review"
+
     def record_target(self, ctx: Ctx, value: date) -> list[Effect]:
         return [Effect("update_request", {"target_on": value, "status": "in_review", "step": "review"})]
 

@@ -87,7 +87,6 @@ class SlackAdapter:
         self.delivery = Delivery(
             self.client, practice, self.directory, conversation, pacer=pacer, run=self._run, later=self.spawn_unlimited
         )
-        self.forms: dict[str, Prompt] = {}  # form prompts by ref, for the "Open the form" button (bounded below)
         self._tasks: set[asyncio.Task[None]] = set()
         self._slot_count, self._slots = (
             background_slots,
@@ -187,13 +186,6 @@ class SlackAdapter:
         self._ack_pool.shutdown(wait=False, cancel_futures=True)
         self._work_pool.shutdown(wait=True, cancel_futures=False)
 
-    def _remember_forms(self, prompts: list[Prompt]) -> None:
-        for prompt in prompts:
-            if prompt.kind == "form" and prompt.ref:
-                self.forms[prompt.ref] = prompt
-        while len(self.forms) > 2000:
-            self.forms.pop(next(iter(self.forms)))
-
     async def _show_reply(self, slack_user_id: str, reply: Reply, trigger_id: str | None) -> None:
         """Open the first form as a modal while the trigger is fresh; everything else goes to the DM."""
         rest = list(reply.prompts)
@@ -212,7 +204,6 @@ class SlackAdapter:
             except SlackApiError as exc:
                 log.warning("views.open failed (%s); offering the form as a button", exc.response.get("error"))
                 rest = [Prompt(kind="notice", text=say("slack.form_error")), *shown]
-        self._remember_forms(rest)  # forms shown as an "Open the form" button: the click needs the fields
         await self.delivery.reply(slack_user_id, Reply(prompts=rest, outbound=reply.outbound))
 
     # ---- /records-request ------------------------------------------------------------------------------------------
@@ -299,8 +290,18 @@ class SlackAdapter:
 
         await self._guard(user, channel, work)
 
+    async def _current_form(self, user: str, ref: str) -> Prompt | None:
+        """The form the run is waiting on, if `ref` still addresses it (same step and version)."""
+        actor = self.conversation.member_by_slack_id(user)
+        parts = ref.split(":")
+        if actor is None or len(parts) != 4 or parts[0] != "run" or not parts[1].isdecimal():
+            return None
+        reply = await self._run(self.conversation.current, int(parts[1]), actor)
+        return next((p for p in reply.prompts if p.kind == "form" and p.ref == ref), None)
+
     async def _open_form(self, user: str, channel: str | None, ref: str, trigger_id: str | None) -> None:
-        form = self.forms.get(ref)
+        # rebuilt from the database, so it works after a restart and on any of several processes
+        form = await self._current_form(user, ref)
         if form is None or not trigger_id:
             await self.delivery.tell_text(user, channel, say("slack.form_gone"))
             return
@@ -354,7 +355,6 @@ class SlackAdapter:
             view = blocks.render_home([Prompt(kind="notice", text=say("slack.not_a_member"))])
         else:
             prompts = await self._run(self.conversation.home, actor)
-            self._remember_forms(prompts)
             view = blocks.render_home(prompts)
         try:
             await self.client.views_publish(user_id=user, view=view)

@@ -24,6 +24,10 @@ class Quit(Exception):
     """The person typed quit in the middle of a question."""
 
 
+class LeftQuestion(Exception):
+    """The person typed a /command in the middle of a question: back to the command line (nothing was sent)."""
+
+
 class TerminalChat:
     """Reads one answer per line, prints prompts as plain text; works the same with a terminal or a pipe."""
 
@@ -133,8 +137,9 @@ class TerminalChat:
                     question = prompt
             if question is None:
                 return
-            value = self.ask(question)
-            if value is None:  # a command typed instead of an answer
+            try:
+                value = self.ask(question)
+            except LeftQuestion:
                 return
             next_reply = self.conversation.answer(Answer(ref=question.ref, value=value, actor=self.actor))
             if self.stays_put(question, next_reply):
@@ -158,10 +163,7 @@ class TerminalChat:
         if prompt.kind == "form":
             return self.ask_form(prompt)
         line = self.read_line(prompt.kind, in_question=True)
-        self.check_quit(line)
-        if line.startswith("/"):
-            self.handle(self.conversation.command(self.actor, line[1:]))
-            return None
+        self.check_command(line, prompt)
         if not line.strip() and prompt.default is not None and prompt.kind in ("date", "text"):
             return prompt.default
         if prompt.kind == "checklist" and line.strip().lower() == "all":
@@ -187,7 +189,7 @@ class TerminalChat:
             self.say(f"  {number}. {choice.label}")
         while True:
             line = self.read_line(field.name, in_question=True)
-            self.check_quit(line)
+            self.check_command(line, prompt)
             try:
                 read_field(field, line)
                 problem = self.conversation.validate_form(prompt.ref, {**values, field.name: line}).get(field.name)
@@ -198,6 +200,15 @@ class TerminalChat:
                 continue
             return line
 
-    def check_quit(self, line: str) -> None:
-        if line.strip().lower().lstrip("/") in ("quit", "exit"):
+    def check_command(self, line: str, prompt: Prompt) -> None:
+        """quit, or a /command typed where an answer was expected: leave the question (nothing is sent)."""
+        word = line.strip().lower()
+        if word.lstrip("/") in ("quit", "exit"):
             raise Quit
+        if not word.startswith("/"):
+            return
+        if word == "/cancel":  # this question's own run: an unfinished intake is simply dropped
+            self.handle(self.conversation.discard(prompt.ref, self.actor))
+        else:
+            self.handle(self.conversation.command(self.actor, line.strip()[1:]))
+        raise LeftQuestion

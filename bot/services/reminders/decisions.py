@@ -165,6 +165,9 @@ def _decide_nudge(session: Session, reminder: Reminder, practice: PracticeSettin
     consult = session.get(Consult, reminder.consult_id) if reminder.consult_id else None
     if consult is None or consult.status != "waiting":
         return Decision(skip="consult answered or withdrawn")
+    request = session.get(RecordsRequest, consult.request_id)
+    if request is None or request.status in FINISHED:
+        return Decision(skip="request finished")
     if in_quiet_hours(now, practice):
         return Decision(defer_until=quiet_hours_end(now, practice))
     return Decision(outbounds=nudge_messages(session, consult, practice), nudged_consult=consult.id)
