@@ -63,16 +63,14 @@ def engine(tmp_path, practice):
 def new_request(engine, practice, *, reference="RR-2026-0001", owner="Dana", **changes) -> int:
     with session_scope(engine) as session:
         owner_id = session.exec(select(Member.id).where(Member.name == owner)).one() if owner else None
+        fields = {
+            "due_on": date(2026, 12, 31),
+            "extended_due_on": date(2027, 1, 30),
+            "deadline": {"due": "2026-12-31", "extended_due": "2027-01-30"},
+            "step": "review",
+        } | changes
         request = RecordsRequest(
-            reference=reference,
-            client_label="J.D.",
-            received_on=date(2026, 12, 1),
-            due_on=date(2026, 12, 31),
-            extended_due_on=date(2027, 1, 30),
-            deadline={"due": "2026-12-31", "extended_due": "2027-01-30"},
-            owner_id=owner_id,
-            step="review",
-            **changes,
+            reference=reference, client_label="J.D.", received_on=date(2026, 12, 1), owner_id=owner_id, **fields
         )
         session.add(request)
         session.flush()
@@ -252,8 +250,13 @@ def test_snooze_pushes_pending_reminders_and_is_audited(engine, practice):
         request = session.get(RecordsRequest, rid)
         with pytest.raises(ValueError, match="reason"):
             snooze(session, request, days=3, reason="  ", actor="Dana")
-        assert snooze(session, request, days=3, reason="client asked us to wait for a new address", actor="Dana") == 7
-    assert keys(engine)[f"{rid}:ack"][0] == at("2026-12-06T14:00")
+        # the nudges move; the deadline-day, extension-window and overdue reminders never do
+        assert snooze(session, request, days=3, reason="client asked us to wait for a new address", actor="Dana") == 4
+    due = keys(engine)
+    assert due[f"{rid}:ack"][0] == at("2026-12-06T14:00")
+    assert due[f"{rid}:before:0:2026-12-31"][0] == at("2026-12-31T14:00")
+    assert due[f"{rid}:before:2:2026-12-31"][0] == at("2026-12-31T14:00")  # moved, but never past the deadline day
+    assert due[f"{rid}:overdue:2027-01-01"][0] == at("2027-01-01T14:00")
     with session_scope(engine) as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "reminders.snoozed")).one()
         assert event.actor == "Dana" and event.after["reason"].startswith("client asked")
@@ -299,6 +302,20 @@ def test_the_cli_runs_one_sweep_lists_and_snoozes(engine, practice, tmp_path, mo
     result = runner.invoke(
         app, ["reminders", "snooze", "RR-2026-0001", "--days", "2", "--reason", "on leave", "--actor", "Sam"]
     )
-    assert result.exit_code == 0 and "Snoozed 6 reminders" in result.output
+    assert result.exit_code == 0 and "Snoozed 3 reminders" in result.output
     result = runner.invoke(app, ["reminders", "snooze", "RR-2026-9999", "--days", "2", "--reason", "x"])
     assert result.exit_code == 2 and "No request with reference RR-2026-9999" in result.output
+
+
+def test_no_extension_window_reminder_where_no_rule_allows_an_extension(engine, practice):
+    rid = new_request(
+        engine,
+        practice,
+        due_on=date(2026, 12, 16),
+        extended_due_on=date(2026, 12, 16),  # e.g. California copies: 15 days, no extension
+        deadline={"due": "2026-12-16", "extended_due": "2026-12-16"},
+    )
+    assert not [k for k in keys(engine) if k.startswith(f"{rid}:extension")]
+    inbox = Inbox()
+    sweep(engine, practice, inbox, now=at("2026-12-12T15:00"), worker="w")
+    assert not any("extension notice" in text for _, text in inbox.take())

@@ -191,8 +191,17 @@ class Conversation:
             member = self._member(session, actor)
             if member is None:
                 return []
-            query = select(FlowRun.id).where(FlowRun.member_id == member.id, FlowRun.status == "active")
-            return list(session.exec(query.order_by(FlowRun.id)).all())
+            # soonest deadline first; a request waiting only for its follow-up comes back with the reminder, not here
+            query = (
+                select(FlowRun.id, RecordsRequest)
+                .join(RecordsRequest, isouter=True)
+                .where(FlowRun.member_id == member.id, FlowRun.status == "active", FlowRun.step != "follow_up")
+            )
+            rows = session.exec(query).all()
+            return [
+                run_id
+                for run_id, request in sorted(rows, key=lambda r: (r[1] is None, r[1] and r[1].effective_due, r[0]))
+            ]
 
     def waiting_consults(self, actor: str) -> list[Prompt]:
         """Consult cards still waiting on this member."""
@@ -402,7 +411,7 @@ class Conversation:
             return Reply(prompts=[self._notice(say("cancel_needs_reason", reference=request.reference))])
         if len(reason) > 500:
             return Reply(prompts=[self._notice(say("text_too_long", length=len(reason), max_length=500))])
-        if request.status in ("cancelled", "closed"):
+        if request.status not in requests.OPEN_STATUSES:  # released, denied or closed: nothing left to cancel
             return Reply(prompts=[self._notice(say("already_closed", request=request))])
         requests.update_request(
             session,

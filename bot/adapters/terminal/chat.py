@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from bot.services.conversation import Conversation
 from bot.text import say
 
 SWEEP_EVERY_SECONDS = 30.0
+# typed where an answer was expected, these are commands, not answers (no answer looks like them)
+COMMAND_LINE = re.compile(r"^(help|list|settings|(status|resume|extend|cancel)\s+rr-\d{4}-\d+\b.*)$")
 
 
 class InputEnded(Exception):
@@ -58,7 +61,7 @@ class TerminalChat:
         if prompt.error:
             self.say(say("terminal.error", reason=prompt.error))
         self.say(prompt.text)
-        if prompt.body:
+        if prompt.body and not prompt.error:  # asked again: the letter is already on screen
             self.say(say("terminal.draft_rule"))
             self.say(prompt.body)
             self.say(say("terminal.draft_rule"))
@@ -73,7 +76,8 @@ class TerminalChat:
     def deliver(self, message: Outbound) -> None:
         """Messages for others: in the terminal everyone shares one screen, so show where each one went."""
         for prompt in message.prompts:
-            self.say(say("terminal.outbound", kind=message.target_kind, target=message.target, text=prompt.text))
+            text = f"[{prompt.header}] {prompt.text}" if prompt.header else prompt.text
+            self.say(say("terminal.outbound", kind=message.target_kind, target=message.target, text=text))
 
     # ----------------------------------------------------------------- input
     def read_line(self, label: str, *, in_question: bool) -> str:
@@ -205,10 +209,10 @@ class TerminalChat:
         word = line.strip().lower()
         if word.lstrip("/") in ("quit", "exit"):
             raise Quit
-        if not word.startswith("/"):
+        if not word.startswith("/") and not COMMAND_LINE.match(word):
             return
         if word == "/cancel":  # this question's own run: an unfinished intake is simply dropped
             self.handle(self.conversation.discard(prompt.ref, self.actor))
         else:
-            self.handle(self.conversation.command(self.actor, line.strip()[1:]))
+            self.handle(self.conversation.command(self.actor, line.strip().lstrip("/")))
         raise LeftQuestion

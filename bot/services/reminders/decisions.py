@@ -87,7 +87,8 @@ def _deadline_messages(
             )
         ]
     if owner:
-        out.append((f"dm:{owner}", _notice("member", owner, text.say(f"reminders.dm_{kind}", **ctx), header)))
+        dm = text.say(f"reminders.dm_{kind}", **ctx, can_extend=extension_allowed(request))
+        out.append((f"dm:{owner}", _notice("member", owner, dm, header)))
     if kind == "overdue":
         for supervisor in practice.supervisors:
             if supervisor.name != owner:

@@ -13,6 +13,8 @@ from bot import text
 from bot.services.reminders.common import WAITING
 from bot.store import RecordsRequest, Reminder, as_utc, session_scope
 
+KEPT_ON_TIME = ("overdue", "extension")
+
 
 def snooze(session: Session, request: RecordsRequest, *, days: int, reason: str, actor: str) -> int:
     """Push this request's pending reminders back by `days`, with the reason in the audit trail; returns how many."""
@@ -28,9 +30,17 @@ def snooze(session: Session, request: RecordsRequest, *, days: int, reason: str,
         .where(Reminder.request_id == request.id, Reminder.status == "pending")
         .order_by(Reminder.due_at)  # type: ignore[arg-type]
     ).all()
+    # a snooze quiets the nudges, never the deadline itself: the deadline-day, extension-window and overdue
+    # reminders stay put, and nothing is pushed past the deadline-day reminder
+    on_the_day = [as_utc(r.due_at) for r in rows if r.kind == "before" and r.payload.get("days_before") == 0]
+    latest = min(on_the_day) if on_the_day else None
+    rows = [
+        r for r in rows if r.kind not in KEPT_ON_TIME and not (r.kind == "before" and r.payload.get("days_before") == 0)
+    ]
     before = {r.dedupe_key: r.due_at for r in rows}
     for row in rows:
-        row.due_at = as_utc(row.due_at) + timedelta(days=days)
+        moved = as_utc(row.due_at) + timedelta(days=days)
+        row.due_at = min(moved, latest) if latest and row.kind == "before" else moved
         session.add(row)
     record(
         session,
