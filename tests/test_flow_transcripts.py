@@ -109,7 +109,7 @@ def test_couples_request_with_a_partner_not_yet_consenting_ends_in_partial_denia
     alex.answers(
         {
             "grounds": ["harm_to_other_person"],
-            "explanation": "Partner B's statements in joint sessions",
+            "withheld": "Partner B's statements in joint sessions",
             "reviewer": "Sam",
         }
     )
@@ -149,9 +149,9 @@ def test_risk_to_life_leads_to_a_reviewable_denial_with_another_licensed_reviewe
     alex.answers("denial")
     reviewers = [c.value for c in next(f for f in alex.question.fields if f.name == "reviewer").choices]
     assert "Alex" not in reviewers and "Pat" not in reviewers  # a different, licensed member
-    alex.answers({"grounds": ["endanger_life"], "explanation": "Specific safety plan details", "reviewer": ""})
+    alex.answers({"grounds": ["endanger_life"], "withheld": "Specific safety plan details", "reviewer": ""})
     assert alex.question.error and "reviewing official" in alex.question.error
-    alex.answers({"grounds": ["endanger_life"], "explanation": "Specific safety plan details", "reviewer": "Dana"})
+    alex.answers({"grounds": ["endanger_life"], "withheld": "Specific safety plan details", "reviewer": "Dana"})
     assert alex.step == "denial_letter"
     alex.sees("review", "555-0101", "Privacy Officer")
     alex.answers("sent")
@@ -163,7 +163,7 @@ def test_a_denial_without_a_privacy_contact_phone_is_refused_naming_it(tmp_path)
     alex = Person(conversation, "Alex")
     walk_to_decision(alex, {**NOTHING_FOUND, "risk": "yes"})
     alex.answers("denial")
-    alex.answers({"grounds": ["endanger_life"], "explanation": "Safety", "reviewer": "Dana"})
+    alex.answers({"grounds": ["endanger_life"], "withheld": "Safety", "reviewer": "Dana"})
     assert alex.step == "denial"
     assert "privacy contact" in alex.question.error
 
@@ -483,7 +483,7 @@ def test_separately_kept_psychotherapy_notes_never_make_a_full_denial(tmp_path):
     walk_to_decision(alex, {**NOTHING_FOUND, "psychotherapy_notes": "separate_withhold"})
     assert [c.value for c in alex.question.choices] == ["partial_denial"]  # Riverside: the rest still goes out
     alex.answers("partial_denial")
-    form = {"grounds": ["psychotherapy_notes"], "explanation": "Process notes kept separately"}
+    form = {"grounds": ["psychotherapy_notes"], "withheld": "Process notes kept separately"}
     alex.answers({**form, "letter": "denial"})  # trying to turn it into a full denial on the form
     assert "cover only part of a record" in alex.question.error
     alex.answers({**form, "letter": "partial_denial"})
@@ -496,7 +496,7 @@ def test_a_solo_practice_names_its_outside_reviewer(tmp_path):
     alex = Person(conversation, "Alex")
     walk_to_decision(alex, {**NOTHING_FOUND, "risk": "yes"})
     alex.answers("denial")
-    form = {"grounds": ["endanger_life"], "explanation": "Safety plan details", "reviewer": "outside"}
+    form = {"grounds": ["endanger_life"], "withheld": "Safety plan details", "reviewer": "outside"}
     alex.answers(form)
     assert "Name the outside reviewer" in alex.question.error
     alex.answers({**form, "outside_reviewer": "Dr. Jane Roe, PsyD (pre-arranged)"})
@@ -592,3 +592,15 @@ def test_cancelling_a_request_withdraws_its_waiting_consults(tmp_path):
     with session_scope(conversation.engine) as session:
         assert session.exec(select(Consult)).one().status == "withdrawn"
     assert conversation.waiting_consults("Sam") == []
+
+
+def test_a_request_already_past_its_deadline_still_moves_on(tmp_path):
+    conversation = open_conversation(tmp_path, date(2026, 12, 10))
+    alex = Person(conversation, "Alex")
+    start_request(alex)  # received 2026-11-02, due 2026-12-02: already late
+    alex.answers("sent_today")
+    alex.answers("on_track")
+    alex.sees("past its deadline")
+    assert alex.question.default == "2026-12-10"
+    alex.answers(alex.question.default)
+    assert alex.step == "review"

@@ -362,7 +362,9 @@ def test_a_date_given_as_text_is_refused():
 
 
 def test_no_fee_says_so():
-    assert "**Fee:** There is no fee." in draft_letter("acknowledgement", **{**CONTEXT, "fee_cents": None})
+    assert "**Fee:** There is no fee." in draft_letter("acknowledgement", **{**CONTEXT, "fee_cents": 0})
+    unknown = draft_letter("acknowledgement", **{**CONTEXT, "fee_cents": None})  # not estimated yet
+    assert "We will tell you the fee before we make your copy." in unknown
     assert "**Costo:** No hay ningún costo." in draft_letter("acknowledgement", "es", **{**CONTEXT, "fee_cents": 0})
 
 
@@ -392,7 +394,7 @@ def test_stored_request_and_practice_settings_fill_an_acknowledgement():
 
 
 def test_inspection_acknowledgement_offers_a_time_to_look_instead_of_a_delivery_method():
-    letter = draft_letter("acknowledgement", **{**CONTEXT, "access_type": "inspect", "fee_cents": None})
+    letter = draft_letter("acknowledgement", **{**CONTEXT, "access_type": "inspect", "fee_cents": 0})
     assert "to look at (inspect) your records in person" in letter
     assert "We will get in touch to find a time that suits you." in letter
     assert "**How:**" not in letter and "There is no fee." in letter

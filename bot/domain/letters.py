@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # acknowledgement: received_on, access_type (copy|inspect|summary), scope (text, list of texts, or a mapping with
 #   optional "from"/"to" dates and "note"), expected_on (effective deadline or an earlier target), delivery
 #   (pickup|mail|portal|encrypted_email|unencrypted_email), contact_name, contact_phone;
-#   optional fee_cents (None or 0 = no fee).
+#   optional fee_cents (0 = no fee; None = not estimated yet, told before copying).
 # extension_notice: received_on, original_due, new_date, reasons (text or list), contact_name, contact_phone;
 #   optional already_extended (bool). Refused after original_due, when already extended (one extension only,
 #   45 CFR 164.524(b)(2)(iii)), or when new_date is not within 30 days after original_due.

@@ -14,16 +14,23 @@ from bot.text import say
 
 def contact(request: RecordsRequest, practice: PracticeSettings) -> tuple[str | None, str | None]:
     """Who the client should contact: the practice's privacy contact or front desk."""
+    # always a matching pair: the practice and its number, or the privacy contact and theirs
+    if practice.phone:
+        return practice.name, practice.phone
     privacy = practice.privacy_contact
-    name = privacy.name_or_title if privacy else practice.name
-    phone = practice.phone or (privacy.phone if privacy else None)
-    return name, phone
+    return (privacy.name_or_title, privacy.phone) if privacy else (practice.name, None)
+
+
+def phrase(text: str | None) -> str | None:
+    """Free text the letter puts mid-sentence: without a trailing full stop (the template adds its own)."""
+    return text.strip().rstrip(".").rstrip() if text else text
 
 
 def withheld_items(request: RecordsRequest) -> list[dict[str, str]]:
     """What was withheld and why, from the release record and the denial grounds."""
-    what = (request.release or {}).get("withheld") or (request.denial or {}).get("explanation")
-    grounds = (request.denial or {}).get("grounds") or []
+    denial = request.denial or {}
+    what = phrase((request.release or {}).get("withheld") or denial.get("withheld") or denial.get("explanation"))
+    grounds = denial.get("grounds") or []
     if not what:
         return []
     return [{"what": what, "why": ground} for ground in grounds] or [{"what": what, "why": "other_people"}]
@@ -38,7 +45,7 @@ def letter_context(
     release = request.release or {}
     denial = request.denial or {}
     if kind == "release_cover":
-        ctx["included"] = release.get("included")
+        ctx["included"] = phrase(release.get("included"))
         ctx["released_on"] = date.fromisoformat(release["released_on"]) if release.get("released_on") else today
         ctx["delivery"] = release.get("method") or request.delivery
         ctx["withheld"] = withheld_items(request)
@@ -49,8 +56,10 @@ def letter_context(
     if kind in ("denial", "partial_denial"):
         ctx["basis"] = denial.get("grounds")
         ctx["explanation"] = denial.get("explanation")
-        ctx["denied"] = denial.get("explanation")
-        ctx["provided"] = release.get("included")
+        ctx["denied"] = phrase(denial.get("withheld") or denial.get("explanation"))
+        ctx["provided"] = phrase(release.get("included"))
+        if release.get("released_on"):  # the part being provided goes out with this letter
+            ctx["expected_on"] = date.fromisoformat(release["released_on"])
         if practice.privacy_contact:
             ctx["contact_name"] = practice.privacy_contact.name_or_title
     if kind == "extension_notice":
@@ -80,7 +89,7 @@ def check_denial(request: RecordsRequest, practice: PracticeSettings, values: di
     """Refuse a denial the law would not accept (e.g. no privacy contact phone), naming what is missing."""
     kind = "denial"
     probe = RecordsRequest.model_validate(request.model_dump())
-    probe.denial = {"grounds": values["grounds"], "explanation": values["explanation"]}
+    probe.denial = {k: values.get(k) for k in ("grounds", "withheld", "explanation")}
     try:
         letters.draft_letter(kind, request.language, **letter_context(kind, probe, practice, date.today()))
     except (letters.LetterIncomplete, letters.LetterNotAllowed) as exc:

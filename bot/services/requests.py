@@ -58,12 +58,15 @@ def create_request(
         hipaa_covered=practice.hipaa_covered_entity,
         custom_rules=practice.custom_rules,
     )
+    fee_cents: int | None
     if values["access_type"] == "inspect":
         # the fee rule covers copies and agreed summaries only (164.524(c)(4)); looking at the record costs nothing
         fee_cents, fee_notes = 0, [say("fees.inspection_free")]
+    elif values.get("pages") is None and values["form"] == "paper":
+        fee_cents, fee_notes = None, [say("fees.told_before_copying")]  # no page count: the client hears it later
     else:
         fee = estimate_fee(
-            pages=int(values.get("pages") or 0),
+            pages=int(values.get("pages") or 0),  # electronic: no per-page charge, pages don't change it
             form=values["form"],
             delivery=values["delivery"],
             jurisdiction=practice.jurisdiction,

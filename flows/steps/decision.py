@@ -10,6 +10,7 @@ from bot.answers import read_choice, read_form
 from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import Choice, FormField, Prompt
 from bot.services import drafting
+from bot.text import say
 from flows.steps.common import DELIVERIES, DENIAL_GROUNDS, REVIEWABLE_GROUNDS, ask, choices, header, t
 
 OUTSIDE = "outside"
@@ -100,6 +101,12 @@ class DecisionSteps:
             cents = round(amount * 100)
         except ValueError:
             raise Invalid(t("bad_fee", given=fee), fields={"fee": t("bad_fee", given=fee)}) from None
+        fees = ctx.practice.fees
+        if values["method"] != "pickup" and ctx.request.form == "electronic" and fees.use_electronic_flat_fee:
+            flat = round(fees.electronic_flat_fee * 100)
+            if cents > flat:  # the flat fee is all there is to charge (HHS FAQ 2030)
+                reason = say("fees.over_flat_fee", flat=f"${fees.electronic_flat_fee:.2f}")
+                raise Invalid(reason, fields={"fee": reason})
         values["fee_cents"] = cents
         del values["fee"]
         if values["method"] == "unencrypted_email" and ctx.request.email_risk_accepted_on is None:
@@ -150,7 +157,8 @@ class DecisionSteps:
                 "letter", t("f_letter"), "choice", choices("decision", ("partial_denial", "denial")), default=decided
             ),
             FormField("grounds", t("f_grounds"), "checklist", choices("ground", DENIAL_GROUNDS)),
-            FormField("explanation", t("f_explanation"), "text", max_length=1000),
+            FormField("withheld", t("f_withheld_what"), "text", max_length=500, hint=t("h_withheld_what")),
+            FormField("explanation", t("f_explanation"), "text", required=False, max_length=1000),
             FormField("reviewer", t("f_reviewer"), "member", reviewers, required=False),
             FormField("outside_reviewer", t("f_outside_reviewer"), "text", required=False, max_length=120),
         )

@@ -11,6 +11,8 @@ from bot.prompts import Choice, Prompt
 from bot.services import drafting
 from flows.steps.common import ask, choices, t
 
+LATE_TARGET_DAYS = 7
+
 
 class TimeframeSteps:
     """Timeframe: the deadline with its rules and citations, a target date, or the one extension."""
@@ -55,18 +57,21 @@ class TimeframeSteps:
         target = due - timedelta(days=3)
         while target.weekday() >= 5:
             target -= timedelta(days=1)
-        return max(target, ctx.today)
+        return min(max(target, ctx.today), self.latest_target(ctx))
+
+    def latest_target(self, ctx: Ctx) -> date:
+        """The deadline; for a request already past it, within the week (there is no later 'on time')."""
+        due = ctx.request.effective_due
+        return due if ctx.today <= due else ctx.today + timedelta(days=LATE_TARGET_DAYS)
 
     def ask_target(self, ctx: Ctx) -> list[Prompt]:
-        suggested = self.suggested_target(ctx)
-        return [
-            ask(ctx, "date", t("target", due=ctx.request.effective_due, suggested=suggested), default=str(suggested))
-        ]
+        suggested, due = self.suggested_target(ctx), ctx.request.effective_due
+        text = t("target", due=due, suggested=suggested, overdue=ctx.today > due)
+        return [ask(ctx, "date", text, default=str(suggested))]
 
     def read_target(self, ctx: Ctx, raw: Any) -> date:
-        return read_date(
-            raw, not_before=ctx.request.received_on, not_after=ctx.request.effective_due, what=t("w_target")
-        )
+        earliest = ctx.today if ctx.today > ctx.request.effective_due else ctx.request.received_on
+        return read_date(raw, not_before=earliest, not_after=self.latest_target(ctx), what=t("w_target"))
 
     def after_target(self, ctx: Ctx, value: Any) -> str:
         return ctx.state.answers.get("return_to") or "review"
