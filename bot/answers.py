@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
@@ -68,19 +69,46 @@ def read_text(raw: Any, *, max_length: int = 500, required: bool = True) -> str:
     return text
 
 
+MAX_NUMBER = 100_000
+
+
+def read_count(raw: Any) -> int:
+    """A whole number such as a page count (ASCII digits only: "²" is a digit to Python, not to us)."""
+    text = str(raw).strip()
+    if not (text.isascii() and text.isdecimal()) or int(text) > MAX_NUMBER:
+        raise Invalid(say("bad_count", given=text, most=MAX_NUMBER))
+    return int(text)
+
+
+def read_amount(raw: Any) -> int:
+    """A dollar amount, as whole cents: finite, not negative, sane."""
+    text = str(raw).strip().removeprefix("$").replace(",", "")
+    try:
+        dollars = float(text)
+        if not math.isfinite(dollars) or not 0 <= dollars <= MAX_NUMBER:
+            raise ValueError
+    except ValueError:
+        raise Invalid(say("bad_amount", given=text)) from None
+    return round(dollars * 100)
+
+
 def read_field(spec: FormField, raw: Any, **date_bounds: Any) -> Any:
     """One form field by its kind; blank optional fields give their default (or None)."""
     blank = raw is None or (isinstance(raw, str) and not raw.strip())
-    if blank and not spec.required:
-        return spec.default
     if blank and spec.default is not None:
-        raw = spec.default
+        raw = spec.default  # read like a typed answer, so a default is the same type as an answer
+    elif blank and not spec.required:
+        return None
     if spec.kind in ("choice", "member"):
         return read_choice(raw, spec.choices)
     if spec.kind == "checklist":
         return read_checklist(raw, spec.choices)
     if spec.kind == "date":
         return read_date(raw, **date_bounds.get(spec.name, {}), what=spec.label)
+    if spec.kind == "count":
+        return read_count(raw)
+    if spec.kind == "amount":
+        return read_amount(raw)
     return read_text(raw, max_length=spec.max_length, required=spec.required)
 
 

@@ -30,7 +30,7 @@ class FormField:
 
     name: str
     label: str
-    kind: Literal["choice", "date", "text", "member", "checklist"] = "text"
+    kind: Literal["choice", "date", "text", "member", "checklist", "count", "amount"] = "text"  # count/amount: typed
     choices: tuple[Choice, ...] = ()
     required: bool = True
     max_length: int = 200

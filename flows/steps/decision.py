@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Any
 
@@ -64,7 +63,7 @@ class DecisionSteps:
             FormField("released_on", t("f_released_on"), "date", default=str(ctx.today)),
             FormField("method", t("f_method"), "choice", choices("delivery", DELIVERIES), default=r.delivery),
             FormField("included", t("f_included"), "text", max_length=1000),
-            FormField("fee", t("f_fee"), "text", required=False, max_length=10, default="0"),
+            FormField("fee", t("f_fee"), "amount", required=False, max_length=10, default="0"),
         )
         if r.third_party_direction and not r.direction_on_file:
             fields += (
@@ -93,14 +92,7 @@ class DecisionSteps:
         values = read_form(raw, self.release_fields(ctx), **bounds)
         if values.pop("direction_on_file", "yes") != "yes":
             raise Invalid(t("blocked_direction"), fields={"direction_on_file": t("blocked_direction")})
-        fee = str(values.get("fee") or "0").strip().lstrip("$")
-        try:
-            amount = float(fee)
-            if not math.isfinite(amount) or not 0 <= amount <= 100_000:
-                raise ValueError
-            cents = round(amount * 100)
-        except ValueError:
-            raise Invalid(t("bad_fee", given=fee), fields={"fee": t("bad_fee", given=fee)}) from None
+        cents = values.pop("fee") or 0
         fees = ctx.practice.fees
         if values["method"] != "pickup" and ctx.request.form == "electronic" and fees.use_electronic_flat_fee:
             flat = round(fees.electronic_flat_fee * 100)
@@ -108,7 +100,6 @@ class DecisionSteps:
                 reason = say("fees.over_flat_fee", flat=f"${fees.electronic_flat_fee:.2f}")
                 raise Invalid(reason, fields={"fee": reason})
         values["fee_cents"] = cents
-        del values["fee"]
         if values["method"] == "unencrypted_email" and ctx.request.email_risk_accepted_on is None:
             raise Invalid(t("blocked_email_risk"), fields={"method": t("blocked_email_risk")})
         return values

@@ -37,7 +37,7 @@ class IntakeSteps:
             FormField("form", t("f_form"), "choice", choices("form", FORMS)),
             FormField("delivery", t("f_delivery"), "choice", choices("delivery", DELIVERIES)),
             FormField("third_party", t("f_third_party"), "choice", choices("yesno", ("no", "yes"))),
-            FormField("pages", t("f_pages"), "text", required=False, max_length=6, hint=t("h_pages")),
+            FormField("pages", t("f_pages"), "count", required=False, max_length=6, hint=t("h_pages")),
             FormField(
                 "summary_agreed",
                 t("f_summary_agreed"),
@@ -72,11 +72,6 @@ class IntakeSteps:
         bounds = {"received_on": {"not_after": ctx.today, "not_before": EARLIEST_RECEIPT}}
         values = read_form(raw, self.intake_fields(ctx), **bounds)
         problems: dict[str, str] = {}
-        pages = str(values.get("pages") or "").strip()
-        if pages and (not (pages.isascii() and pages.isdecimal()) or int(pages) > 100_000):
-            problems["pages"] = t("bad_pages", given=pages)
-        if values["delivery"] in ("encrypted_email", "unencrypted_email", "portal") and values["form"] == "paper":
-            problems["delivery"] = t("paper_by_email")
         if values["access_type"] == "summary" and values.get("summary_agreed") != "yes":
             problems["summary_agreed"] = t("summary_needs_agreement")
         email = values.get("client_email")
@@ -85,7 +80,6 @@ class IntakeSteps:
         if problems:
             first = next(iter(problems))
             raise Invalid(problems[first], fields=problems)
-        values["pages"] = int(pages) if pages else None  # unknown: a paper copy's fee is then told later
         values["third_party"] = values["third_party"] == "yes"
         return values
 

@@ -74,9 +74,8 @@ class ReviewSteps:
     def read_findings(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
         values = read_form(raw, self.findings_fields(ctx))
         waiting = [] if values.get("consent_now") == "yes" else self.parties_waiting(ctx)
-        if waiting and values["others_info"] != "withhold":
-            # without each participant's authorization their information is withheld or redacted (ethics codes;
-            # Tex. HSC 611.0045(g)), and the client gets a partial-denial letter for it
+        if waiting and values["others_info"] == "consented":
+            # "they authorized" while the intake says they have not: settle it here, before anything is released
             reason = t("consent_missing", parties=waiting)
             raise Invalid(reason, fields={"others_info": reason})
         return values
