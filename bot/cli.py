@@ -7,6 +7,7 @@ import typer
 from bot.commands import audit, chat, db, deadline, export, reminders, serve
 
 app = typer.Typer(
+    rich_markup_mode=None,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -245,3 +245,16 @@ def test_cli_audit_verify_names_the_first_bad_event_and_exits_1(tmp_path, db_url
     assert "#2" in result.stdout and "released" in result.stdout
     assert "changed after it was written" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_cli_audit_verify_with_a_noted_hash_catches_events_removed_from_the_end(tmp_path, db_url, engine, request_id):
+    append_events(engine, request_id, 4)
+    with session_scope(engine) as session:
+        noted = verify(session).head_hash
+    append_events(engine, request_id, 1)  # later work: the noted hash is still in the trail
+    assert run_cli(tmp_path, db_url, "audit", "verify", "--expect-head", noted).returncode == 0
+    with engine.begin() as connection:
+        connection.execute(sql("DELETE FROM audit_events WHERE id >= 4"))  # the tail goes, the chain still links
+    assert run_cli(tmp_path, db_url, "audit", "verify").returncode == 0  # the chain alone cannot tell
+    result = run_cli(tmp_path, db_url, "audit", "verify", "--expect-head", noted)
+    assert result.returncode == 1 and "no longer in it" in result.stdout

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import typer
 
-audit_app = typer.Typer(no_args_is_help=True, help="Check the audit trail.")
+audit_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Check the audit trail.")
 
 
 @audit_app.command("verify")
-def verify_command() -> None:
+def verify_command(
+    expect_head: str = typer.Option(
+        None, "--expect-head", help="The latest hash you noted earlier: also catches events removed from the end."
+    ),
+) -> None:
     """Recompute every audit event's hash and link; exit 1 naming the first bad event."""
     from bot.context import open_context
     from bot.services.audit import verify
@@ -18,6 +22,9 @@ def verify_command() -> None:
     context = open_context()
     with session_scope(context.engine) as session:
         report = verify(session)
+    if report.ok and expect_head and expect_head.strip().lower() not in (report.head_hash, *known_hashes(context)):
+        typer.echo(say("audit.head_missing", expected=expect_head.strip(), head_hash=report.head_hash))
+        raise typer.Exit(1)
     if report.ok:
         typer.echo(say("audit.intact", checked=report.checked, head_hash=report.head_hash))
         return
@@ -34,6 +41,16 @@ def verify_command() -> None:
         )
     )
     raise typer.Exit(1)
+
+
+def known_hashes(context) -> set[str]:  # type: ignore[no-untyped-def]
+    """Every event hash in the trail: a hash noted earlier must still be one of them (later events may follow it)."""
+    from sqlmodel import select
+
+    from bot.store import AuditEvent, session_scope
+
+    with session_scope(context.engine) as session:
+        return set(session.exec(select(AuditEvent.hash)).all())
 
 
 def register(app: typer.Typer) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-db_app = typer.Typer(no_args_is_help=True, help="Database schema: upgrade or show its status.")
+db_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Database schema: upgrade or show its status.")
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -48,6 +50,10 @@ def status_command() -> None:
     from bot.text import say
 
     engine = _engine()
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:" and not Path(database).exists():  # asking must not create it
+        typer.echo(say("db.status", current=None, head=head_revision()))
+        raise SystemExit(1)
     try:
         current = current_revision(engine)
     except Exception as exc:

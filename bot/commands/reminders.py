@@ -7,6 +7,7 @@ from datetime import datetime
 import typer
 
 reminders_app = typer.Typer(
+    rich_markup_mode=None,
     no_args_is_help=True,
     help="Reminders: run one sweep and exit, list what is pending, snooze a request's reminders.",
 )

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot.answers import read_choice, read_date, read_text
+from bot.domain.deadlines import is_business_day, last_business_day_before
 from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import Choice, Prompt
 from bot.services import drafting
@@ -86,8 +87,14 @@ class TimeframeSteps:
         return read_text(raw, max_length=500)
 
     def ask_extension_date(self, ctx: Ctx) -> list[Prompt]:
-        latest = ctx.request.extended_due_on
-        return [ask(ctx, "date", t("extension_date", latest=latest), default=str(latest))]
+        r = ctx.request
+        latest = r.extended_due_on
+        # suggest a day the practice is open: the last business day on or before the latest allowed date
+        suggested = (
+            latest if is_business_day(latest, r.jurisdiction) else last_business_day_before(latest, r.jurisdiction)
+        )
+        suggested = max(suggested, r.due_on + timedelta(days=1))
+        return [ask(ctx, "date", t("extension_date", latest=latest, suggested=suggested), default=str(suggested))]
 
     def read_extension_date(self, ctx: Ctx, raw: Any) -> date:
         r = ctx.request
