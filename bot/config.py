@@ -197,12 +197,15 @@ class PracticeSettings(BaseModel):
 def _describe(error: ValidationError, source: str) -> str:
     lines = []
     for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "(file)"
+        # list positions counted from 1, as people count: members[2] is the second [[members]] entry
+        where = "".join(f"[{p + 1}]" if isinstance(p, int) else f".{p}" for p in item["loc"]).lstrip(".") or "(file)"
         msg = item["msg"].removeprefix("Value error, ")
         if item["type"] == "literal_error":
             msg = msg.replace("Input should be", "accepted values are")
         elif item["type"] == "extra_forbidden":
             msg = "unknown setting"
+        else:
+            msg = msg.replace("Input should be", "should be")
         value = item.get("input")
         shown = f" (got {value!r})" if not isinstance(value, dict | list) and item["type"] != "missing" else ""
         lines.append(f"{source}: {where}: {msg}{shown}")

@@ -85,7 +85,7 @@ MUST_SAY = {
         ("not one the law allows to be reviewed", "no es de los que la ley permite revisar"),
         ("Privacy Officer at 555-0199", "Privacy Officer al 555-0199"),
         ("Office for Civil Rights", "Oficina de Derechos Civiles"),
-        ("Secretary of the U.S. Department of Health and Human Services", "Secretaría del Departamento de Salud"),
+        ("Secretary of the U.S. Department of Health and Human Services", "Secretario del Departamento de Salud"),
     ],
     "partial_denial": [
         ("your progress notes and intake assessment", "your progress notes and intake assessment"),  # the rest
