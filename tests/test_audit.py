@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 from datetime import date
 
@@ -14,6 +12,7 @@ from sqlmodel import select
 
 from bot.services.audit import GENESIS, append_with_retry, diff, normalise, record, verify
 from bot.store import AuditEvent, RecordsRequest, session_scope
+from tests.cli_helpers import run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,23 +39,6 @@ def append_events(engine, request_id, n=5):
                 before={"step": f"s{i}"},
                 after={"step": f"s{i + 1}", "on": date(2026, 3, 2 + i)},
             )
-
-
-def run_cli(tmp_path, db_url, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECORDS_BOT_", "DATABASE_URL", "PRACTICE_FILE"))}
-    env.update(
-        DATABASE_URL=db_url,
-        PRACTICE_FILE=str(tmp_path / "no-such-practice.toml"),
-        PYTHONPATH=ROOT + os.pathsep + env.get("PYTHONPATH", ""),
-    )
-    return subprocess.run(
-        [sys.executable, "-c", "from bot.cli import main; main()", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_the_first_event_links_to_genesis_and_each_next_to_the_one_before(engine, request_id):

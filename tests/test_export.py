@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -16,6 +14,7 @@ from bot.services.audit import record
 from bot.services.export import CaseNotFound, export_case_file
 from bot.services.secrets import ContactUnreadable, encrypt_contact
 from bot.store import ChecklistItem, Consult, Draft, Member, RecordsRequest, session_scope
+from tests.cli_helpers import run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NY = ZoneInfo("America/New_York")
@@ -121,24 +120,6 @@ def case(engine):
             after={"status": "released"},
         )
     return "RR-2026-0042"
-
-
-def run_cli(tmp_path, db_url, *args, **extra_env):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECORDS_BOT_", "DATABASE_URL", "PRACTICE_FILE"))}
-    env.update(
-        DATABASE_URL=db_url,
-        PRACTICE_FILE=str(tmp_path / "no-such-practice.toml"),
-        PYTHONPATH=ROOT + os.pathsep + env.get("PYTHONPATH", ""),
-        **extra_env,
-    )
-    return subprocess.run(
-        [sys.executable, "-c", "from bot.cli import main; main()", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_the_case_file_holds_deadlines_timeline_letters_consults_checks_and_delivery(engine, case, tmp_path):
