@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import date
 
@@ -13,8 +12,6 @@ from sqlmodel import select
 from bot.services.audit import GENESIS, append_with_retry, diff, normalise, record, verify
 from bot.store import AuditEvent, RecordsRequest, session_scope
 from tests.cli_helpers import run_cli
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from bot.services.secrets import ContactUnreadable, encrypt_contact
 from bot.store import ChecklistItem, Consult, Draft, Member, RecordsRequest, session_scope
 from tests.cli_helpers import run_cli
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NY = ZoneInfo("America/New_York")
 KEY = Fernet.generate_key()
 FERNET = Fernet(KEY)
