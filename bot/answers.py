@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import re
 from datetime import date
 from typing import Any
 
@@ -70,6 +70,7 @@ def read_text(raw: Any, *, max_length: int = 500, required: bool = True) -> str:
 
 
 MAX_NUMBER = 100_000
+AMOUNT = re.compile(r"^\$?(\d{1,6})(?:\.(\d{1,2}))?$")  # 6.50, $6.5, 12: dollars and cents, nothing cleverer
 
 
 def read_count(raw: Any) -> int:
@@ -82,14 +83,11 @@ def read_count(raw: Any) -> int:
 
 def read_amount(raw: Any) -> int:
     """A dollar amount, as whole cents: finite, not negative, sane."""
-    text = str(raw).strip().removeprefix("$").replace(",", "")
-    try:
-        dollars = float(text)
-        if not math.isfinite(dollars) or not 0 <= dollars <= MAX_NUMBER:
-            raise ValueError
-    except ValueError:
-        raise Invalid(say("bad_amount", given=text)) from None
-    return round(dollars * 100)
+    text = str(raw).strip()
+    match = AMOUNT.match(text)
+    if not match or int(match[1]) > MAX_NUMBER:
+        raise Invalid(say("bad_amount", given=text))
+    return int(match[1]) * 100 + int((match[2] or "").ljust(2, "0"))
 
 
 def read_field(spec: FormField, raw: Any, **date_bounds: Any) -> Any:

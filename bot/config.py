@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.text import say
+
 US_STATES = (
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY "
     "NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY"
@@ -98,7 +100,7 @@ class ReminderSchedule(BaseModel):
     @classmethod
     def _days_in_range(cls, value: list[int]) -> list[int]:
         if any(d < 0 or d > 60 for d in value):
-            raise ValueError("each day count must be between 0 and 60")
+            raise ValueError(say("settings.day_counts"))
         return sorted(set(value), reverse=True)
 
 
@@ -157,7 +159,7 @@ class PracticeSettings(BaseModel):
     def _known_jurisdiction(cls, value: str) -> str:
         code = value.strip().upper()
         if code not in JURISDICTIONS:
-            raise ValueError("use a two-letter US state code (for example CA, TX, NY) or US")
+            raise ValueError(say("settings.jurisdiction"))
         return code
 
     @field_validator("timezone")
@@ -166,7 +168,7 @@ class PracticeSettings(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("use an IANA time zone such as America/New_York or America/Los_Angeles") from None
+            raise ValueError(say("settings.timezone")) from None
         return value
 
     @model_validator(mode="after")
@@ -176,10 +178,10 @@ class PracticeSettings(BaseModel):
         names = [m.name for m in self.members]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
-            raise ValueError(f"member names must be unique; repeated: {', '.join(sorted(dupes))}")
+            raise ValueError(say("settings.duplicate_members", names=sorted(dupes)))
         unknown = [n for n in self.consult_colleagues if n not in names]
         if unknown:
-            raise ValueError(f"consult_colleagues names people not in members: {', '.join(unknown)}")
+            raise ValueError(say("settings.unknown_colleagues", names=unknown))
         return self
 
     @property
@@ -198,17 +200,19 @@ def _describe(error: ValidationError, source: str) -> str:
     lines = []
     for item in error.errors():
         # list positions counted from 1, as people count: members[2] is the second [[members]] entry
-        where = "".join(f"[{p + 1}]" if isinstance(p, int) else f".{p}" for p in item["loc"]).lstrip(".") or "(file)"
+        where = "".join(f"[{p + 1}]" if isinstance(p, int) else f".{p}" for p in item["loc"]).lstrip(".") or say(
+            "settings.whole_file"
+        )
         msg = item["msg"].removeprefix("Value error, ")
         if item["type"] == "literal_error":
-            msg = msg.replace("Input should be", "accepted values are")
+            msg = say("settings.accepted", values=msg.removeprefix("Input should be "))
         elif item["type"] == "extra_forbidden":
-            msg = "unknown setting"
-        else:
-            msg = msg.replace("Input should be", "should be")
+            msg = say("settings.unknown_setting")
+        elif msg.startswith("Input should be "):
+            msg = say("settings.should", rule=msg.removeprefix("Input should be "))
         value = item.get("input")
-        shown = f" (got {value!r})" if not isinstance(value, dict | list) and item["type"] != "missing" else ""
-        lines.append(f"{source}: {where}: {msg}{shown}")
+        got = repr(value) if not isinstance(value, dict | list) and item["type"] != "missing" else None
+        lines.append(say("settings.line", source=source, where=where, message=msg, got=got))
     return "\n".join(lines)
 
 
@@ -220,7 +224,7 @@ def load_practice(path: Path | None = None) -> PracticeSettings:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+        raise SettingsError(say("settings.not_toml", path=path, error=exc)) from None
     try:
         return PracticeSettings.model_validate(raw)
     except ValidationError as exc:
@@ -231,4 +235,4 @@ def load_env() -> EnvSettings:
     try:
         return EnvSettings()
     except ValidationError as exc:
-        raise SettingsError(_describe(exc, "environment")) from None
+        raise SettingsError(_describe(exc, say("settings.environment"))) from None

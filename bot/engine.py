@@ -49,6 +49,7 @@ class Step:
     then: tuple[Go, ...] = ()
     final: bool = False
     remember: str | None = None  # (ctx, value) -> what to keep in the run's answers (drops secrets)
+    forget: tuple[str, ...] = ()  # answers to drop once this step is answered (a one-time "come back to")
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def advance(flow: Flow, ctx: Ctx, raw: Any) -> Advance:
     if nxt is not None and nxt not in flow.steps:
         raise ValueError(f"{type(flow).__name__} chose unknown step {nxt!r}")
     status = "done" if step.final and nxt is None else state.status
+    answers = {k: v for k, v in answers.items() if k not in step.forget}
     new_state = RunState(step=nxt or state.step, answers=answers, version=state.version + 1, status=status)
     return Advance(state=new_state, effects=effects)
 

@@ -38,14 +38,18 @@ class RecordsRequestFlow(IntakeSteps, AcknowledgeSteps, TimeframeSteps, ReviewSt
             Go("acknowledge_date", when="sent_another_day"),
             Go("email_risk", when="needs_email_risk"),
             Go("direction", when="needs_direction"),
-            Go("timeframe", when="acknowledged"),
+            Go("timeframe", when="ready_for_timeframe"),
         ),
     )
     acknowledge_date = Step(
         ask="ask_acknowledge_date",
         read="read_acknowledge_date",
         do="record_acknowledgement_date",
-        then=(Go("email_risk", when="needs_email_risk"), Go("direction", when="needs_direction"), Go("timeframe")),
+        then=(
+            Go("email_risk", when="needs_email_risk"),
+            Go("direction", when="needs_direction"),
+            Go("timeframe", when="ready_for_timeframe"),
+        ),
     )
     # Unencrypted email at the client's request: warn, then do as they ask (78 FR 5634; HHS FAQ 2061).
     email_risk = Step(
@@ -55,14 +59,14 @@ class RecordsRequestFlow(IntakeSteps, AcknowledgeSteps, TimeframeSteps, ReviewSt
         then=(
             Go("delivery_change", when="chose_other_delivery"),
             Go("direction", when="needs_direction"),
-            Go("timeframe", when="email_risk_settled"),
+            Go("timeframe", when="ready_for_timeframe"),
         ),
     )
     delivery_change = Step(
         ask="ask_delivery_change",
         read="read_delivery_change",
         do="record_delivery_change",
-        then=(Go("direction", when="needs_direction"), Go("timeframe")),
+        then=(Go("direction", when="needs_direction"), Go("timeframe", when="ready_for_timeframe")),
     )
     # A copy sent to someone else needs the client's written, signed direction (45 CFR 164.524(c)(3)(ii)).
     direction = Step(ask="ask_direction", read="read_direction", do="record_direction", then=(Go("timeframe"),))
@@ -73,14 +77,20 @@ class RecordsRequestFlow(IntakeSteps, AcknowledgeSteps, TimeframeSteps, ReviewSt
         then=(Go("extension_reason", when="chose_extension"), Go("target")),
     )
     # after an extension taken later (the "extend" command), back to where the person was
-    target = Step(ask="ask_target", read="read_target", do="record_target", then=(Go("@after_target"),))
+    target = Step(
+        ask="ask_target", read="read_target", do="record_target", then=(Go("@after_target"),), forget=("return_to",)
+    )
     extension_reason = Step(ask="ask_extension_reason", read="read_reason", then=(Go("extension_date"),))
     extension_date = Step(ask="ask_extension_date", read="read_extension_date", then=(Go("extension_notice"),))
     extension_notice = Step(
         ask="ask_extension_notice",
         read="read_extension_notice",
         do="record_extension",
-        then=(Go("target", when="extension_sent"), Go("timeframe", when="extension_window_closed")),
+        then=(
+            Go("target", when="extension_sent"),
+            Go("@back_from_extension", when="extension_dropped"),
+            Go("timeframe", when="extension_window_closed"),
+        ),
     )
     # 5. Review the record.
     review = Step(

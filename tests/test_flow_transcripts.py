@@ -485,7 +485,7 @@ def test_separately_kept_psychotherapy_notes_never_make_a_full_denial(tmp_path):
     alex.answers("partial_denial")
     form = {"grounds": ["psychotherapy_notes"], "withheld": "Process notes kept separately"}
     alex.answers({**form, "letter": "denial"})  # trying to turn it into a full denial on the form
-    assert "cover only part of a record" in alex.question.error
+    assert "not one of the options" in alex.question.error
     alex.answers({**form, "letter": "partial_denial"})
     assert alex.step == "release"
 
@@ -604,3 +604,70 @@ def test_a_request_already_past_its_deadline_still_moves_on(tmp_path):
     assert alex.question.default == "2026-12-10"
     alex.answers(alex.question.default)
     assert alex.step == "review"
+
+
+def test_the_extension_is_not_taken_before_the_request_is_acknowledged(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex)
+    alex.types("extend RR-2026-0001")
+    alex.sees("Acknowledge the request first")
+
+
+def test_not_yet_sending_the_acknowledgement_never_skips_it(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex, delivery="unencrypted_email", third_party="yes")
+    alex.answers("later")
+    assert alex.step == "acknowledge"
+    alex.answers("sent_today")
+    assert alex.step == "email_risk"
+    alex.answers("waiting for the client")
+    assert alex.step == "email_risk"  # the direction question waits until the email question is settled
+    alex.answers("confirmed")
+    assert alex.step == "direction"
+
+
+def test_an_extension_can_be_dropped_after_all(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex)
+    for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW):
+        alex.answers(answer)
+    alex.types("extend RR-2026-0001")
+    alex.answers("Records archived offsite")
+    alex.answers("2026-12-20")
+    alex.answers("not yet")
+    assert alex.step == "extension_notice"
+    alex.answers("don't extend after all")
+    assert alex.step == "findings"  # back where it was, nothing extended
+    assert request_row(conversation).extended_to is None
+
+
+def test_the_denial_form_keeps_to_what_the_review_found(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    walk_to_decision(alex, {**NOTHING_FOUND, "psychotherapy_notes": "separate_withhold"})
+    alex.answers("partial_denial")
+    letter = next(f for f in alex.question.fields if f.name == "letter")
+    assert [c.value for c in letter.choices] == ["partial_denial"]
+    alex.answers({"grounds": ["endanger_life"], "withheld": "the notes", "reviewer": "Dana"})
+    assert "found no risk to life" in alex.question.error
+
+
+def test_material_prepared_for_litigation_never_denies_the_whole_chart(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    walk_to_decision(alex, {**NOTHING_FOUND, "risk": "yes"})
+    alex.answers("denial")
+    alex.answers({"grounds": ["litigation"], "withheld": "the attorney correspondence", "letter": "denial"})
+    assert "cover only part of a record" in alex.question.error
+
+
+def test_the_client_label_is_caught_however_it_is_written_but_short_labels_only_as_words():
+    from flows.steps.consult import names_label
+
+    assert names_label("Should AB17 get the notes?", "AB-17")
+    assert names_label("about ab 17's file", "AB-17")
+    assert not names_label("Is a partial denial right here?", "A")  # one letter identifies no one
+    assert names_label("Is JD ready?", "JD") and not names_label("adjusted notes", "JD")

@@ -319,3 +319,13 @@ def test_no_extension_window_reminder_where_no_rule_allows_an_extension(engine, 
     inbox = Inbox()
     sweep(engine, practice, inbox, now=at("2026-12-12T15:00"), worker="w")
     assert not any("extension notice" in text for _, text in inbox.take())
+
+
+def test_a_long_snooze_never_pushes_warnings_past_the_deadline_whatever_the_rungs(engine, tmp_path):
+    practice = PracticeSettings.model_validate({**PRACTICE, "reminders": {"before_deadline_days": [7, 3, 1]}})
+    rid = new_request(engine, practice)  # due 2026-12-31: rungs 12-24, 12-28, 12-30; no deadline-day rung
+    with session_scope(engine) as session:
+        snooze(session, session.get(RecordsRequest, rid), days=14, reason="away", actor="Dana", practice=practice)
+    due = keys(engine)
+    for rung in (7, 3, 1):
+        assert due[f"{rid}:before:{rung}:2026-12-31"][0] <= at("2026-12-31T14:00")

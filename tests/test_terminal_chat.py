@@ -132,3 +132,10 @@ def test_a_bad_practice_file_stops_start_up_naming_the_field(workdir):
     assert done.returncode == 2
     assert "jurisdiction" in done.stderr and "US state code" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_answer_that_starts_like_a_command_is_still_an_answer(workdir):
+    script = [*INTAKE, "1", "1", "", "all", "1", "1", "1", "1", "2", "1"]  # to the consult: the supervisor
+    done = chat(workdir, [*script, "Cancel RR-2026-0001 or hold it until consent arrives?", "quit"])
+    assert "Asked Dana" in done.stdout  # taken as the consult question
+    assert "cancelled" not in done.stdout.lower()

@@ -123,7 +123,9 @@ def snooze_command(
         if request is None:
             fail(text.say("reminders.unknown_reference", reference=reference))
         try:
-            count = snooze(session, request, days=days, reason=reason, actor=actor or getpass.getuser())
+            count = snooze(
+                session, request, days=days, reason=reason, actor=actor or getpass.getuser(), practice=ctx.practice
+            )
         except ValueError as exc:
             fail(str(exc))
     typer.echo(

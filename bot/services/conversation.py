@@ -27,7 +27,10 @@ from bot.text import say
 from flows.records_request import FLOWS, RecordsRequestFlow
 
 # steps from which "extend" makes no sense: before the request exists, inside the extension itself, after the letters
-NOT_FROM_HERE = ("intake", "parties", "extension_reason", "extension_date", "extension_notice", "follow_up")
+NOT_FROM_HERE = (
+    *("intake", "parties", "acknowledge", "acknowledge_date", "email_risk", "delivery_change", "direction"),
+    *("extension_reason", "extension_date", "extension_notice", "follow_up"),
+)
 RUN_REF = re.compile(r"^run:(\d+):([a-z_]+):(\d+)$")
 CONSULT_REF = re.compile(r"^consult:(\d+)$")
 OFFER_REF = re.compile(r"^consult:(\d+):offer$")
@@ -127,6 +130,8 @@ class Conversation:
                 if verb == "resume":
                     return self._resume(session, request, member)
                 if verb == "extend":
+                    if inbound_key and not self._claim_key(session, inbound_key):
+                        return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
                     return self._extend(session, request, member)
                 reason = text[ref.end() :].strip()
                 if inbound_key and not self._claim_key(session, inbound_key):
@@ -404,6 +409,7 @@ class Conversation:
             .values(step="extension_reason", answers=answers, version=run.version + 1, updated_at=utcnow())
         )
         session.refresh(run)
+        requests.update_request(session, request, {"step": run.step}, actor=member.name)
         return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)), accepted=True)
 
     def _cancel(self, session: Session, request: RecordsRequest, member: Member, reason: str) -> Reply:

@@ -85,12 +85,14 @@ def draft(kind: str, request: RecordsRequest, practice: PracticeSettings, today:
     return body if body is not None else say("letter_refused", reason=problem)
 
 
-def check_denial(request: RecordsRequest, practice: PracticeSettings, values: dict[str, Any]) -> None:
+def check_denial(request: RecordsRequest, practice: PracticeSettings, values: dict[str, Any], *, today: date) -> None:
     """Refuse a denial the law would not accept (e.g. no privacy contact phone), naming what is missing."""
-    kind = "denial"
+    kind = values.get("letter") or "denial"
     probe = RecordsRequest.model_validate(request.model_dump())
     probe.denial = {k: values.get(k) for k in ("grounds", "withheld", "explanation")}
+    # a partial denial's "what we are providing" comes on the next form: stand in for it here
+    probe.release = {**(request.release or {}), "included": (request.release or {}).get("included") or "-"}
     try:
-        letters.draft_letter(kind, request.language, **letter_context(kind, probe, practice, date.today()))
+        letters.draft_letter(kind, request.language, **letter_context(kind, probe, practice, today))
     except (letters.LetterIncomplete, letters.LetterNotAllowed) as exc:
         raise Invalid(say("denial_refused", reason=str(exc))) from None

@@ -11,6 +11,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 from bot.config import EnvSettings, SettingsError
+from bot.text import say
 
 CONTACT_FIELDS = ("name", "email", "address")
 
@@ -23,10 +24,7 @@ def _fernet_from(key: str | bytes, source: str) -> Fernet:
     try:
         return Fernet(key.strip())
     except (ValueError, TypeError):
-        raise SettingsError(
-            f"{source} is not a valid encryption key: it must be 32 bytes in url-safe base64 "
-            '(make one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")'
-        ) from None
+        raise SettingsError(say("settings.bad_key", source=source)) from None
 
 
 def _create_key_file(path: Path) -> bool:
@@ -48,17 +46,14 @@ def _read_key_file(path: Path) -> bytes:
     if os.name != "nt":
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
-            raise SettingsError(
-                f"{path}: the key file can be read or written by other users (mode {mode:04o}); "
-                f"make it private with: chmod 600 {path}"
-            )
+            raise SettingsError(say("settings.key_file_open", path=path, mode=f"{mode:04o}"))
     # Another process may have just created it and not finished writing: wait briefly for the key.
     for _ in range(50):
         key = path.read_bytes().strip()
         if key:
             return key
         time.sleep(0.02)
-    raise SettingsError(f"{path}: the key file is empty; delete it to have a new key made, or restore the old key")
+    raise SettingsError(say("settings.key_file_empty", path=path))
 
 
 def load_fernet(env: EnvSettings) -> Fernet:
@@ -74,7 +69,7 @@ def encrypt_contact(fernet: Fernet, contact: dict[str, str]) -> str:
     """A Fernet token of the contact's name, email and address, for RecordsRequest.client_contact."""
     unknown = sorted(set(contact) - set(CONTACT_FIELDS))
     if unknown:
-        raise ValueError(f"contact fields must be among {', '.join(CONTACT_FIELDS)}; got {', '.join(unknown)}")
+        raise ValueError(say("settings.contact_fields", accepted=CONTACT_FIELDS, given=unknown))
     plain = json.dumps({k: str(v) for k, v in contact.items()}, sort_keys=True, ensure_ascii=False)
     return fernet.encrypt(plain.encode("utf-8")).decode("ascii")
 
@@ -86,8 +81,5 @@ def decrypt_contact(fernet: Fernet, token: str | None) -> dict[str, str]:
     try:
         plain = fernet.decrypt(token.encode("ascii"))
     except (InvalidToken, UnicodeEncodeError):
-        raise ContactUnreadable(
-            "The client's contact details cannot be decrypted with this key: "
-            "check RECORDS_BOT_KEY or the key file is the one they were saved with."
-        ) from None
+        raise ContactUnreadable(say("settings.contact_unreadable")) from None
     return {str(k): str(v) for k, v in json.loads(plain).items()}

@@ -46,8 +46,25 @@ class AcknowledgeSteps:
     def sent_another_day(self, ctx: Ctx, value: Any) -> bool:
         return value == "sent_other"
 
-    def acknowledged(self, ctx: Ctx, value: Any) -> bool:
-        return value in ("sent_today", "sent_own")
+    # Guards read the answers (this one included): the request row only changes once the answer is taken.
+    def acked(self, ctx: Ctx) -> bool:
+        answer = ctx.state.answers.get("acknowledge")
+        return answer in ("sent_today", "sent_own") or (
+            answer == "sent_other" and "acknowledge_date" in ctx.state.answers
+        )
+
+    def email_settled(self, ctx: Ctx) -> bool:
+        """No unencrypted email, or the client confirmed it after the warning, or chose another way."""
+        answers = ctx.state.answers
+        return (
+            ctx.request.delivery != "unencrypted_email"
+            or answers.get("email_risk") == "confirmed"
+            or "delivery_change" in answers
+        )
+
+    def ready_for_timeframe(self, ctx: Ctx, value: Any) -> bool:
+        direction_done = not ctx.request.third_party_direction or "direction" in ctx.state.answers
+        return self.acked(ctx) and self.email_settled(ctx) and direction_done
 
     def ask_acknowledge_date(self, ctx: Ctx) -> list[Prompt]:
         return [ask(ctx, "date", t("acknowledge_date"))]
@@ -64,7 +81,7 @@ class AcknowledgeSteps:
 
     def needs_email_risk(self, ctx: Ctx, value: Any) -> bool:
         answered = ctx.state.answers.get("email_risk") in ("confirmed", "other")
-        return ctx.request.delivery == "unencrypted_email" and not answered
+        return self.acked(ctx) and ctx.request.delivery == "unencrypted_email" and not answered
 
     def ask_email_risk(self, ctx: Ctx) -> list[Prompt]:
         body = drafting.draft("email_risk_notice", ctx.request, ctx.practice, ctx.today)
@@ -97,9 +114,6 @@ class AcknowledgeSteps:
     def chose_other_delivery(self, ctx: Ctx, value: Any) -> bool:
         return value == "other"
 
-    def email_risk_settled(self, ctx: Ctx, value: Any) -> bool:
-        return value == "confirmed"
-
     def ask_delivery_change(self, ctx: Ctx) -> list[Prompt]:
         options = choices("delivery", tuple(d for d in DELIVERIES if d != "unencrypted_email"))
         return [ask(ctx, "choice", t("delivery_change"), choices=options)]
@@ -112,7 +126,8 @@ class AcknowledgeSteps:
         return [Effect("update_request", {"delivery": value, "form": form})]
 
     def needs_direction(self, ctx: Ctx, value: Any) -> bool:
-        return bool(ctx.request.third_party_direction) and "direction" not in ctx.state.answers
+        pending = bool(ctx.request.third_party_direction) and "direction" not in ctx.state.answers
+        return pending and self.acked(ctx) and self.email_settled(ctx)
 
     def ask_direction(self, ctx: Ctx) -> list[Prompt]:
         return [ask(ctx, "choice", t("direction"), choices=choices("direction", ("on_file", "not_yet")))]

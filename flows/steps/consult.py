@@ -11,6 +11,18 @@ from bot.prompts import Choice, FormField, Prompt
 from flows.steps.common import CONSULT_KINDS, ask, choices, header, t
 
 
+def names_label(text: str, label: str) -> bool:
+    """Whether text mentions the client label, however it is spaced or punctuated (AB-17, AB 17, ab17)."""
+    squeeze = re.compile(r"[^0-9a-z]+")
+    wanted = squeeze.sub("", label.lower())
+    if len(wanted) < 2:  # one letter identifies no one, and would block every question with "a" in it
+        return False
+    if len(wanted) >= 3:
+        return wanted in squeeze.sub("", text.lower())
+    # a very short label ("A", "JD") would match inside ordinary words: only a whole word counts
+    return re.search(rf"(?<![0-9a-z]){re.escape(wanted)}(?![0-9a-z])", text.lower()) is not None
+
+
 class ConsultSteps:
     """Consult: a colleague or the supervisor in chat, the insurer or association by phone."""
 
@@ -54,7 +66,7 @@ class ConsultSteps:
     def read_consult_question(self, ctx: Ctx, raw: Any) -> str:
         question = read_text(raw, max_length=500)
         label = ctx.request.client_label.strip()
-        if label and re.search(rf"(?<!\w){re.escape(label)}(?!\w)", question, re.IGNORECASE):
+        if label and names_label(question, label):
             raise Invalid(t("question_names_client", label=label))  # consult cards carry no PHI
         return question
 

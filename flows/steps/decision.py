@@ -13,9 +13,9 @@ from bot.text import say
 from flows.steps.common import DELIVERIES, DENIAL_GROUNDS, REVIEWABLE_GROUNDS, ask, choices, header, t
 
 OUTSIDE = "outside"
-# grounds that can reach a whole record; the others (separately kept notes, a confidential source, another person's
-# information) only ever cover part of it
-WHOLE_RECORD_GROUNDS = {"endanger_life", "personal_representative_harm", "litigation"}
+# grounds that can reach a whole record; the others (separately kept notes, material prepared for litigation, a
+# confidential source, another person's information) only ever cover part of it
+WHOLE_RECORD_GROUNDS = {"endanger_life", "personal_representative_harm"}
 
 
 class DecisionSteps:
@@ -74,8 +74,6 @@ class DecisionSteps:
     def release_blockers(self, ctx: Ctx) -> list[str]:
         r = ctx.request
         blockers = []
-        if r.delivery == "unencrypted_email" and r.email_risk_accepted_on is None:
-            blockers.append(t("blocked_email_risk"))
         if r.acknowledged_on is None:
             blockers.append(t("blocked_ack"))
         return blockers
@@ -143,10 +141,9 @@ class DecisionSteps:
         # a solo practice (or one whose colleagues took part) names its pre-arranged outside reviewer instead
         reviewers += (Choice(OUTSIDE, t("outside_reviewer_choice")),)
         decided = ctx.state.answers.get("decision", "denial")
+        kinds = tuple(k for k in ("partial_denial", "denial") if k in self.decision_values(ctx))  # the same limits
         return (
-            FormField(
-                "letter", t("f_letter"), "choice", choices("decision", ("partial_denial", "denial")), default=decided
-            ),
+            FormField("letter", t("f_letter"), "choice", choices("decision", kinds), default=decided),
             FormField("grounds", t("f_grounds"), "checklist", choices("ground", DENIAL_GROUNDS)),
             FormField("withheld", t("f_withheld_what"), "text", max_length=500, hint=t("h_withheld_what")),
             FormField("explanation", t("f_explanation"), "text", required=False, max_length=1000),
@@ -170,12 +167,17 @@ class DecisionSteps:
                 raise Invalid(t("needs_outside_reviewer"), fields={"outside_reviewer": t("needs_outside_reviewer")})
             values["reviewer"] = values["outside_reviewer"]
         values.pop("outside_reviewer", None)
+        if "endanger_life" in values["grounds"] and self.review_findings(ctx).get("risk") != "yes":
+            reason = t("ground_contradicts_review")
+            raise Invalid(reason, fields={"grounds": reason})
         full = values["letter"] == "denial"
         if full and not set(values["grounds"]) & WHOLE_RECORD_GROUNDS:
             # these grounds reach only part of a record: the rest must still be provided (164.524(d)(1))
             raise Invalid(t("full_denial_needs_whole_ground"), fields={"grounds": t("full_denial_needs_whole_ground")})
         values["reviewable"] = reviewable
-        drafting.check_denial(ctx.request, ctx.practice, values)  # a letter missing a required element is refused here
+        drafting.check_denial(
+            ctx.request, ctx.practice, values, today=ctx.today
+        )  # a letter missing a required element is refused here
         return values
 
     def record_denial_details(self, ctx: Ctx, value: dict[str, Any]) -> list[Effect]:

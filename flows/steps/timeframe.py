@@ -120,7 +120,7 @@ class TimeframeSteps:
                 "draft",
                 t("extension_notice", due=ctx.request.due_on),
                 body=body,
-                choices=choices("send", ("sent", "not_yet")),
+                choices=choices("extension_send", ("sent", "not_yet", "dropped")),
             )
         ]
 
@@ -128,7 +128,7 @@ class TimeframeSteps:
         if not self.extension_allowed(ctx):
             read_choice(raw, choices("back", ("back",)))
             return "closed"
-        value = read_choice(raw, choices("send", ("sent", "not_yet")))
+        value = read_choice(raw, choices("extension_send", ("sent", "not_yet", "dropped")))
         extra = self.extension_context(ctx)
         _, problem = drafting.attempt("extension_notice", ctx.request, ctx.practice, ctx.today, **extra)
         if value == "sent" and problem:
@@ -152,6 +152,12 @@ class TimeframeSteps:
             ),
             Effect("post_channel", {"event": "extended"}),
         ]
+
+    def extension_dropped(self, ctx: Ctx, value: Any) -> bool:
+        return value == "dropped"
+
+    def back_from_extension(self, ctx: Ctx, value: Any) -> str:
+        return ctx.state.answers.get("return_to") or "timeframe"
 
     def extension_sent(self, ctx: Ctx, value: Any) -> bool:
         return value == "sent"

@@ -15,8 +15,9 @@ from bot.services.conversation import Conversation
 from bot.text import say
 
 SWEEP_EVERY_SECONDS = 30.0
-# typed where an answer was expected, these are commands, not answers (no answer looks like them)
-COMMAND_LINE = re.compile(r"^(help|list|settings|(status|resume|extend|cancel)\s+rr-\d{4}-\d+\b.*)$")
+# typed where an answer was expected, these are commands, not answers (no answer looks like them);
+# read-only ones only: "cancel …" or "extend …" inside an answer might be part of the answer, so those need a "/"
+COMMAND_LINE = re.compile(r"^(help|list|settings|(status|resume)\s+rr-\d{4}-\d+)\s*$")
 
 
 class InputEnded(Exception):

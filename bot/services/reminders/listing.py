@@ -10,13 +10,22 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot import text
-from bot.services.reminders.common import WAITING
+from bot.config import PracticeSettings
+from bot.services.reminders.common import WAITING, local_moment
 from bot.store import RecordsRequest, Reminder, as_utc, session_scope
 
 KEPT_ON_TIME = ("overdue", "extension")
 
 
-def snooze(session: Session, request: RecordsRequest, *, days: int, reason: str, actor: str) -> int:
+def snooze(
+    session: Session,
+    request: RecordsRequest,
+    *,
+    days: int,
+    reason: str,
+    actor: str,
+    practice: PracticeSettings | None = None,
+) -> int:
     """Push this request's pending reminders back by `days`, with the reason in the audit trail; returns how many."""
     from bot.services.audit import record
 
@@ -32,8 +41,11 @@ def snooze(session: Session, request: RecordsRequest, *, days: int, reason: str,
     ).all()
     # a snooze quiets the nudges, never the deadline itself: the deadline-day, extension-window and overdue
     # reminders stay put, and nothing is pushed past the deadline-day reminder
-    on_the_day = [as_utc(r.due_at) for r in rows if r.kind == "before" and r.payload.get("days_before") == 0]
-    latest = min(on_the_day) if on_the_day else None
+    if practice is not None:  # the deadline day itself, whatever rungs the practice configured
+        latest = local_moment(request.effective_due, practice.reminders.send_hour, practice.tz)
+    else:
+        on_the_day = [as_utc(r.due_at) for r in rows if r.kind == "before" and r.payload.get("days_before") == 0]
+        latest = min(on_the_day) if on_the_day else None
     rows = [
         r for r in rows if r.kind not in KEPT_ON_TIME and not (r.kind == "before" and r.payload.get("days_before") == 0)
     ]
