@@ -31,6 +31,7 @@ def environment(practice_dir: str | None = None) -> SandboxedEnvironment:
     )
     env.filters["longdate"] = lambda d: f"{d:%B} {d.day}, {d:%Y}" if d else ""
     env.filters["money"] = lambda cents: f"${cents / 100:,.2f}"
+    env.filters["stepname"] = lambda step: say("steps.name", step=step)
     return env
 
 

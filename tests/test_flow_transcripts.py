@@ -671,3 +671,14 @@ def test_the_client_label_is_caught_however_it_is_written_but_short_labels_only_
     assert names_label("about ab 17's file", "AB-17")
     assert not names_label("Is a partial denial right here?", "A")  # one letter identifies no one
     assert names_label("Is JD ready?", "JD") and not names_label("adjusted notes", "JD")
+
+
+def test_a_label_that_could_identify_the_client_is_refused(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    alex.types("/records-request")
+    for label in ("Jane Smith", "JS DOB 1980-02-03", "js@example.org", "J.S. 02/03/1980"):
+        alex.answers({**INTAKE, "client_label": label})
+        assert alex.step == "intake" and "could identify the client" in alex.question.error, label
+    alex.answers({**INTAKE, "client_label": "Chart 4411"})
+    assert alex.step == "acknowledge"

@@ -168,8 +168,8 @@ class Conversation:
             return {}
         with session_scope(self.engine) as session:
             run = session.get(FlowRun, int(match[1]))
-            if run is None:
-                return {}
+            if run is None or run.step != match[2] or run.version != int(match[3]):
+                return {}  # a form already sent (or replaced): taking it will say "already done"
             member = session.get(Member, run.member_id)
             ctx = self._ctx(session, run, member.name if member else "")
             step = self.flow.steps[run.step]
@@ -186,8 +186,10 @@ class Conversation:
         with session_scope(self.engine) as session:
             run = session.get(FlowRun, run_id)
             member = self._member(session, actor)
-            if run is None or member is None or not self._may_act(session, member, run):
+            if run is None or member is None:
                 return Reply()
+            if not self._may_act(session, member, run):
+                return Reply(prompts=[self._notice(say("not_yours"))])
             return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, actor)))
 
     def open_runs(self, actor: str) -> list[int]:

@@ -50,7 +50,14 @@ def header(ctx: Ctx) -> str | None:
     if request is None:
         return None
     left = (request.effective_due - ctx.today).days
-    return t("header", reference=request.reference, due=request.effective_due, days_left=left, step=ctx.state.step)
+    return t(
+        "header",
+        reference=request.reference,
+        due=request.effective_due,
+        days_left=left,
+        step=ctx.state.step,
+        status=request.status,
+    )
 
 
 def ask(ctx: Ctx, kind: str, text: str, **fields: Any) -> Prompt:

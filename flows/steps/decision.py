@@ -59,11 +59,12 @@ class DecisionSteps:
 
     def release_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
         r = ctx.request
+        estimate = f"{(r.fee_estimate_cents or 0) / 100:.2f}"  # what the client was told in advance
         fields = (
             FormField("released_on", t("f_released_on"), "date", default=str(ctx.today)),
             FormField("method", t("f_method"), "choice", choices("delivery", DELIVERIES), default=r.delivery),
             FormField("included", t("f_included"), "text", max_length=1000),
-            FormField("fee", t("f_fee"), "amount", required=False, max_length=10, default="0"),
+            FormField("fee", t("f_fee"), "amount", required=False, max_length=10, default=estimate),
         )
         if r.third_party_direction and not r.direction_on_file:
             fields += (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.answers import read_form
@@ -21,6 +22,14 @@ from flows.steps.common import (
     choices,
     t,
 )
+
+DATE_LIKE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
+NAME_WORD = re.compile(r"\b[A-Z][a-z]{2,}\b")
+
+
+def looks_identifying(label: str) -> bool:
+    """A label that reads like a name, a birth date or an email: with client details off it must not go in chat."""
+    return bool(DATE_LIKE.search(label)) or "@" in label or len(NAME_WORD.findall(label)) >= 2 or "dob" in label.lower()
 
 
 class IntakeSteps:
@@ -72,6 +81,8 @@ class IntakeSteps:
         bounds = {"received_on": {"not_after": ctx.today, "not_before": EARLIEST_RECEIPT}}
         values = read_form(raw, self.intake_fields(ctx), **bounds)
         problems: dict[str, str] = {}
+        if not ctx.practice.phi_in_chat and looks_identifying(values["client_label"]):
+            problems["client_label"] = t("label_identifies")
         if values["access_type"] == "summary" and values.get("summary_agreed") != "yes":
             problems["summary_agreed"] = t("summary_needs_agreement")
         email = values.get("client_email")

@@ -297,11 +297,15 @@ class SlackAdapter:
         if actor is None or len(parts) != 4 or parts[0] != "run" or not parts[1].isdecimal():
             return None
         reply = await self._run(self.conversation.current, int(parts[1]), actor)
-        return next((p for p in reply.prompts if p.kind == "form" and p.ref == ref), None)
+        form = next((p for p in reply.prompts if p.kind == "form" and p.ref == ref), None)
+        return form or next((p for p in reply.prompts if p.kind == "notice"), None)  # e.g. "belongs to a colleague"
 
     async def _open_form(self, user: str, channel: str | None, ref: str, trigger_id: str | None) -> None:
         # rebuilt from the database, so it works after a restart and on any of several processes
         form = await self._current_form(user, ref)
+        if form is not None and form.kind == "notice":
+            await self.delivery.tell(user, channel, [form])
+            return
         if form is None or not trigger_id:
             await self.delivery.tell_text(user, channel, say("slack.form_gone"))
             return

@@ -185,9 +185,14 @@ def prompt_blocks(prompt: Prompt, *, with_header: bool = True) -> list[Block]:
             "action_id": action_id(Action.pick_date),
             "placeholder": plain(say("slack.date_placeholder"), PLACEHOLDER),
         }
+        elements: list[dict[str, Any]] = [picker]
         if prompt.default:
             picker["initial_date"] = prompt.default
-        blocks.append({"type": "actions", "block_id": block_id(ref), "elements": [picker]})
+            # a datepicker only speaks when changed: the suggested date needs a button of its own
+            elements.append(
+                button(say("slack.use_date", date=prompt.default), prompt.default, action_id(Action.choose))
+            )
+        blocks.append({"type": "actions", "block_id": block_id(ref), "elements": elements})
     elif prompt.kind == "text":
         limit = min(prompt.max_length, TEXT_INPUT)
         field: dict[str, Any] = {
