@@ -81,6 +81,7 @@ class Ctx:
     state: RunState
     request: RecordsRequest | None = None
     consults: tuple[Consult, ...] = ()
+    consulted: tuple[str, ...] = ()  # members asked about this request (they took part in the decision)
     value: Any = None  # the answer being read, for guards
 
     def ref(self) -> str:

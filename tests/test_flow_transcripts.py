@@ -682,3 +682,16 @@ def test_a_label_that_could_identify_the_client_is_refused(tmp_path):
         assert alex.step == "intake" and "could identify the client" in alex.question.error, label
     alex.answers({**INTAKE, "client_label": "Chart 4411"})
     assert alex.step == "acknowledge"
+
+
+def test_a_colleague_consulted_on_the_request_is_not_offered_as_its_reviewer(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex)
+    for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW, {**NOTHING_FOUND, "risk": "yes"}, "colleague", "Sam"):
+        alex.answers(answer)
+    alex.answers("Is a safety-based denial justified here?")
+    alex.answers("none")
+    alex.answers("denial")
+    reviewers = [c.value for c in next(f for f in alex.question.fields if f.name == "reviewer").choices]
+    assert "Sam" not in reviewers and "Dana" in reviewers

@@ -103,47 +103,44 @@ class Conversation:
             return Reply(prompts=[replace(p, error=exc.reason) for p in current.prompts if p.kind != "notice"])
 
     def command(self, actor: str, text: str, *, inbound_key: str | None = None) -> Reply:
-        """help | list | status RR-… | resume RR-… | cancel RR-… <reason> | settings."""
+        """/records-request (new) | help | list | status RR-… | resume RR-… | extend RR-… | cancel RR-… <reason> | settings."""
         words = text.strip().split(maxsplit=2)
         verb = words[0].lower().lstrip("/") if words else "help"
+        if verb in ("records-request", "new", "start"):
+            return self.start(actor, inbound_key=inbound_key)
         with session_scope(self.engine) as session:
             member = self._member(session, actor)
             if member is None:
                 return self._not_a_member(actor)
-            if verb in ("records-request", "new", "start"):
-                pass
-            elif verb == "help":
+            if verb == "help":
                 return Reply(prompts=[self._notice(say("help"))])
-            elif verb == "list":
+            if verb == "list":
                 return Reply(prompts=[self._notice(self._list_text(session, member))])
-            elif verb in ("status", "resume", "cancel", "extend"):
-                ref = REFERENCE.search(text)
-                if not ref:
-                    return Reply(prompts=[self._notice(say("needs_reference", verb=verb))])
-                request = requests.find(session, ref[1])
-                if request is None:
-                    return Reply(prompts=[self._notice(say("no_such_request", reference=ref[1].upper()))])
-                if not self._may_see(member, request):
-                    return Reply(prompts=[self._notice(say("not_yours"))])
-                if verb == "status":
-                    return Reply(prompts=[self._notice(self._status_text(session, request))])
-                if verb == "resume":
-                    return self._resume(session, request, member)
-                if verb == "extend":
-                    if inbound_key and not self._claim_key(session, inbound_key):
-                        return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
-                    return self._extend(session, request, member)
-                reason = text[ref.end() :].strip()
-                if inbound_key and not self._claim_key(session, inbound_key):
-                    return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
-                return self._cancel(session, request, member, reason)
-            elif verb == "settings":
-                if member.role != "admin":
-                    return Reply(prompts=[self._notice(say("admins_only"))])
-                return Reply(prompts=[self._notice(say("settings", practice=self.practice))])
-            else:
+            if verb == "settings":
+                allowed = member.role == "admin"
+                return Reply(
+                    prompts=[self._notice(say("settings", practice=self.practice) if allowed else say("admins_only"))]
+                )
+            if verb not in ("status", "resume", "cancel", "extend"):
                 return Reply(prompts=[self._notice(say("unknown_command", given=verb))])
-        return self.start(actor, inbound_key=inbound_key)
+            ref = REFERENCE.search(text)
+            if not ref:
+                return Reply(prompts=[self._notice(say("needs_reference", verb=verb))])
+            request = requests.find(session, ref[1])
+            if request is None:
+                return Reply(prompts=[self._notice(say("no_such_request", reference=ref[1].upper()))])
+            if not self._may_see(member, request):
+                return Reply(prompts=[self._notice(say("not_yours"))])
+            if verb == "status":
+                return Reply(prompts=[self._notice(self._status_text(session, request))])
+            if verb == "resume":
+                return self._resume(session, request, member)
+            # extend and cancel change things: a retried or double-sent command does it once
+            if inbound_key and not self._claim_key(session, inbound_key):
+                return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
+            if verb == "extend":
+                return self._extend(session, request, member)
+            return self._cancel(session, request, member, text[ref.end() :].strip())
 
     def discard(self, ref: str, actor: str) -> Reply:
         """Drop an intake that never became a request (nothing to audit); a request itself needs cancel RR-… <reason>."""
@@ -453,6 +450,12 @@ class Conversation:
             found = tuple(
                 session.exec(select(Consult).where(Consult.request_id == request.id).order_by(Consult.id)).all()
             )
+        asked_ids = {c.asked_member_id for c in found if c.asked_member_id and c.status != "withdrawn"}
+        consulted = (
+            tuple(m.name for m in session.exec(select(Member).where(col(Member.id).in_(asked_ids))))
+            if asked_ids
+            else ()
+        )
         state = RunState(step=run.step, answers=dict(run.answers), version=run.version, status=run.status)
         return Ctx(
             practice=self.practice,
@@ -462,6 +465,7 @@ class Conversation:
             state=state,
             request=request,
             consults=found,
+            consulted=consulted,
         )
 
     def _member(self, session: Session, name: str) -> Member | None:

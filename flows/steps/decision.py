@@ -138,7 +138,11 @@ class DecisionSteps:
         ]
 
     def denial_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
-        reviewers = tuple(Choice(m.name, m.name) for m in ctx.practice.members if m.licensed and m.name != ctx.actor)
+        # the reviewing official took no part in the denial: not the clinician, not a colleague consulted on it
+        taking_part = {ctx.actor, *ctx.consulted}
+        reviewers = tuple(
+            Choice(m.name, m.name) for m in ctx.practice.members if m.licensed and m.name not in taking_part
+        )
         # a solo practice (or one whose colleagues took part) names its pre-arranged outside reviewer instead
         reviewers += (Choice(OUTSIDE, t("outside_reviewer_choice")),)
         decided = ctx.state.answers.get("decision", "denial")
