@@ -82,6 +82,7 @@ class Ctx:
     request: RecordsRequest | None = None
     consults: tuple[Consult, ...] = ()
     consulted: tuple[str, ...] = ()  # members asked about this request (they took part in the decision)
+    can_email: bool = False  # SMTP is configured: phone consults can get their summary by email first
     value: Any = None  # the answer being read, for guards
 
     def ref(self) -> str:

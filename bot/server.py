@@ -40,7 +40,7 @@ def _module(name: str) -> Any | None:
 def make_conversation(ctx: AppContext) -> Any:
     from bot.services.conversation import Conversation
 
-    return Conversation(ctx.engine, ctx.practice)
+    return Conversation(ctx.engine, ctx.practice, env=ctx.env)
 
 
 def build_app(ctx: AppContext, *, conversation: Any | None = None, **adapter_options: Any) -> web.Application:

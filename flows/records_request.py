@@ -109,13 +109,20 @@ class RecordsRequestFlow(IntakeSteps, AcknowledgeSteps, TimeframeSteps, ReviewSt
         read="read_consult",
         then=(
             Go("consult_who", when="consult_in_practice"),
-            Go("consult_call", when="consult_by_phone"),
+            Go("consult_question", when="consult_by_phone"),
             Go("decision"),
         ),
     )
     consult_who = Step(ask="ask_consult_who", read="read_consult_who", then=(Go("consult_question"),))
     consult_question = Step(
-        ask="ask_consult_question", read="read_consult_question", do="send_consult", then=(Go("consult"),)
+        ask="ask_consult_question",
+        read="read_consult_question",
+        do="send_consult",
+        then=(Go("consult_email", when="can_email_summary"), Go("consult_call", when="asking_by_phone"), Go("consult")),
+    )
+    # The insurer's risk line and the association are phone calls: email them the PHI-free summary first if SMTP is set.
+    consult_email = Step(
+        ask="ask_consult_email", read="read_consult_email", do="email_summary", then=(Go("consult_call"),)
     )
     consult_call = Step(ask="ask_consult_call", read="read_consult_call", do="record_call", then=(Go("consult"),))
     # 7. Release or deny.

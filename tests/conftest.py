@@ -1,6 +1,9 @@
-"""Shared fixtures: a fresh, migrated SQLite database per test."""
+"""Shared fixtures: a fresh, migrated SQLite database per test; a local SMTP server that keeps what it gets."""
+
+import socket
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from bot.db import open_database
 
@@ -16,3 +19,23 @@ def engine(db_url):
     engine = open_database(db_url, auto_upgrade=True)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def smtp_server():
+    class Catcher:
+        def __init__(self) -> None:
+            self.messages: list = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+            self.messages.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Catcher()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()

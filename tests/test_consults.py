@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import select
 
 from bot.config import EnvSettings, PracticeSettings
@@ -223,26 +221,6 @@ def test_the_association_has_no_policy_number_and_a_missing_contact_is_explained
                 question="?",
                 practice=bare,
             )
-
-
-@pytest.fixture
-def smtp_server():
-    class Catcher:
-        def __init__(self) -> None:
-            self.messages: list = []
-
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-            self.messages.append(envelope)
-            return "250 OK"
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Catcher()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 def test_the_call_summary_can_be_emailed_through_a_local_smtp_server(engine, practice, smtp_server):

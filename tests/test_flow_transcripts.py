@@ -379,7 +379,10 @@ def test_the_insurers_risk_line_is_a_phone_call_whose_outcome_is_recorded(tmp_pa
     start_request(alex, client_label="EF-3")
     for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW, NOTHING_FOUND, "insurance"):
         alex.answers(answer)
+    assert alex.step == "consult_question"
+    alex.answers("May we withhold the partner's statements without a harm determination?")
     assert alex.step == "consult_call"
+    alex.sees("My question: May we withhold")
     alex.sees("800-555-0199", "PL-1", "RR-2026-0002")
     assert "EF-3" not in alex.texts
     alex.answers(
@@ -688,10 +691,42 @@ def test_a_colleague_consulted_on_the_request_is_not_offered_as_its_reviewer(tmp
     conversation = open_conversation(tmp_path, TODAY)
     alex = Person(conversation, "Alex")
     start_request(alex)
-    for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW, {**NOTHING_FOUND, "risk": "yes"}, "colleague", "Sam"):
+    for answer in (
+        "sent_today",
+        "on_track",
+        "2026-11-20",
+        ALL_REVIEW,
+        {**NOTHING_FOUND, "risk": "yes"},
+        "colleague",
+        "Sam",
+    ):
         alex.answers(answer)
     alex.answers("Is a safety-based denial justified here?")
     alex.answers("none")
     alex.answers("denial")
     reviewers = [c.value for c in next(f for f in alex.question.fields if f.name == "reviewer").choices]
     assert "Sam" not in reviewers and "Dana" in reviewers
+
+
+def test_with_smtp_set_the_phone_consult_summary_can_be_emailed_first(tmp_path, smtp_server):
+    from bot.config import EnvSettings
+
+    handler, port = smtp_server
+    insurer = {"name": "Acme Risk Line", "phone": "800-555-0199", "email": "risk@acme.test", "policy_number": "PL-1"}
+    conversation = open_conversation(tmp_path, TODAY, insurance=insurer)
+    conversation.env = EnvSettings(smtp_host="127.0.0.1", smtp_port=port, smtp_from="records@riverbend.test")
+    alex = Person(conversation, "Alex")
+    start_request(alex, client_label="GH-5")
+    for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW, NOTHING_FOUND, "insurance"):
+        alex.answers(answer)
+    alex.answers("Is a partial denial right for joint-session notes?")
+    assert alex.step == "consult_email"
+    alex.answers("yes, email it now")
+    alex.sees("Emailed the summary to risk@acme.test")
+    assert alex.step == "consult_call"
+    mail = handler.messages[-1].content.decode()
+    assert "RR-2026-0001" in mail and "joint-session notes" in mail and "GH-5" not in mail
+    alex.answers({"spoken_on": "2026-11-05", "spoken_to": "R. Lee", "reference_number": "", "advice": "Partial denial"})
+    with session_scope(conversation.engine) as session:
+        consult = session.exec(select(Consult)).one()  # the call asked and the call recorded are one consult
+        assert (consult.status, consult.spoken_to) == ("answered", "R. Lee")

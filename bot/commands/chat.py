@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         def sweep(deliver):  # type: ignore[no-untyped-def]
             reminders.sweep(context.engine, practice, deliver, now=utcnow(), worker=f"chat-{os.getpid()}")
 
-        terminal = TerminalChat(Conversation(context.engine, practice), actor, sweep=sweep)
+        terminal = TerminalChat(Conversation(context.engine, practice, env=context.env), actor, sweep=sweep)
         try:
             code = terminal.run()
         except InputEnded:

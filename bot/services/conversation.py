@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot import engine as flow_engine
 from bot.answers import read_choice
-from bot.config import PracticeSettings
+from bot.config import EnvSettings, PracticeSettings
 from bot.engine import Ctx, Invalid, RunState
 from bot.prompts import Answer, Choice, Prompt, Reply
 from bot.services import audit, consults, requests
@@ -48,11 +48,13 @@ class Conversation:
         *,
         today: Callable[[], date] | None = None,
         encrypt_contact: Callable[[dict[str, str]], str] | None = None,
+        env: EnvSettings | None = None,
     ):
         self.engine = engine
         self.practice = practice
         self.today = today or (lambda: utcnow().astimezone(practice.tz).date())
         self.encrypt_contact = encrypt_contact or _encrypt_with_configured_key
+        self.env = env  # SMTP settings, when phone consults may email their summary
         self.flow: RecordsRequestFlow = FLOWS["records_request"]  # type: ignore[assignment]
 
     # ------------------------------------------------------------------ entry points
@@ -291,7 +293,7 @@ class Conversation:
         if moved.rowcount != 1:
             raise _Stale
         session.expire(run)
-        runner = EffectRunner(session, self.practice, run, member, self.today(), self.encrypt_contact)
+        runner = EffectRunner(session, self.practice, run, member, self.today(), self.encrypt_contact, self.env)
         for effect in result.effects:
             runner.apply(effect)  # EffectRefused undoes the whole answer (the transaction rolls back)
         notices, outbound = runner.notices, runner.outbound
@@ -466,6 +468,7 @@ class Conversation:
             request=request,
             consults=found,
             consulted=consulted,
+            can_email=bool(self.env and self.env.smtp_host),
         )
 
     def _member(self, session: Session, name: str) -> Member | None:

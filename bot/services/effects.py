@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -9,11 +10,11 @@ from datetime import date
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.config import PracticeSettings
+from bot.config import EnvSettings, PracticeSettings
 from bot.engine import Effect, Invalid
 from bot.prompts import Outbound, Prompt
 from bot.services import audit, consults, requests
-from bot.store import Draft, FlowRun, Member, RecordsRequest
+from bot.store import Consult, Draft, FlowRun, Member, RecordsRequest
 from bot.text import say
 from flows.records_request import CONTACT_FIELDS
 
@@ -55,6 +56,7 @@ class EffectRunner:
     member: Member
     today: date
     encrypt_contact: Callable[[dict[str, str]], str]
+    env: EnvSettings | None = None
     notices: list[Prompt] = field(default_factory=list)
     outbound: list[Outbound] = field(default_factory=list)
 
@@ -113,8 +115,10 @@ class EffectRunner:
     def do_checklist(self, done: list[str], all: list[str]) -> None:  # noqa: A002 (the effect's own key)
         requests.set_checklist(self.session, self.request, done, all, actor=self.member.name)
 
-    def do_ask_consult(self, kind: str, member: str, question: str, step: str) -> None:
-        asked = self.session.exec(select(Member).where(Member.name == member, Member.active == True)).first()  # noqa: E712
+    def do_ask_consult(self, kind: str, member: str | None, question: str, step: str) -> None:
+        asked = None
+        if member is not None:
+            asked = self.session.exec(select(Member).where(Member.name == member, Member.active == True)).first()  # noqa: E712
         messages = self._consult(kind=kind, step=step, asked_member=asked, question=question)[1]
         for message in messages:
             if message.target == self.member.name:
@@ -122,10 +126,39 @@ class EffectRunner:
             else:
                 self.outbound.append(message)
 
+    def waiting_call(self, kind: str) -> Consult | None:
+        """The phone consult asked just before (its question and summary), still waiting for its outcome."""
+        query = select(Consult).where(
+            Consult.request_id == self.run.request_id, Consult.kind == kind, Consult.status == "waiting"
+        )
+        return self.session.exec(query.order_by(col(Consult.id).desc())).first()
+
+    def do_email_summary(self, kind: str) -> None:
+        from bot.services.mailer import MailNotConfigured
+
+        consult = self.waiting_call(kind)
+        if consult is None or self.env is None:
+            raise EffectRefused(say("records_request.email_failed", error=say("no_consult_to_email")))
+        try:
+            address = consults.email_call_summary(self.session, self.env, consult_id=consult.id, practice=self.practice)
+        except (MailNotConfigured, OSError, smtplib.SMTPException, consults.ConsultError) as exc:
+            raise EffectRefused(say("records_request.email_failed", error=str(exc) or type(exc).__name__)) from None
+        audit.record(
+            self.session,
+            request_id=consult.request_id,
+            actor=self.member.name,
+            action="consult.summary_emailed",
+            after={"to": address},
+        )
+        self.notices.append(Prompt(kind="notice", text=say("records_request.summary_emailed", address=address)))
+
     def do_record_call(
         self, kind: str, step: str, spoken_on: date, spoken_to: str, advice: str, reference_number: str | None = None
     ) -> None:
-        consult = self._consult(kind=kind, step=step, asked_member=None, question=say("call_question"))[0]
+        consult = (
+            self.waiting_call(kind)
+            or self._consult(kind=kind, step=step, asked_member=None, question=say("call_question"))[0]
+        )
         try:
             consults.record_call_outcome(
                 self.session,

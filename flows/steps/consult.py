@@ -23,6 +23,9 @@ def names_label(text: str, label: str) -> bool:
     return re.search(rf"(?<![0-9a-z]){re.escape(wanted)}(?![0-9a-z])", text.lower()) is not None
 
 
+PHONE_KINDS = ("insurance", "association")
+
+
 class ConsultSteps:
     """Consult: a colleague or the supervisor in chat, the insurer or association by phone."""
 
@@ -61,7 +64,9 @@ class ConsultSteps:
         return read_choice(raw, self.ask_consult_who(ctx)[0].choices)
 
     def ask_consult_question(self, ctx: Ctx) -> list[Prompt]:
-        return [ask(ctx, "text", t("consult_question", who=ctx.state.answers["consult_who"]), max_length=500)]
+        kind = ctx.state.answers["consult"]
+        who = getattr(ctx.practice, kind).name if kind in PHONE_KINDS else ctx.state.answers["consult_who"]
+        return [ask(ctx, "text", t("consult_question", who=who), max_length=500)]
 
     def read_consult_question(self, ctx: Ctx, raw: Any) -> str:
         question = read_text(raw, max_length=500)
@@ -72,11 +77,26 @@ class ConsultSteps:
 
     def send_consult(self, ctx: Ctx, value: str) -> list[Effect]:
         a = ctx.state.answers
-        return [
-            Effect(
-                "ask_consult", {"kind": a["consult"], "member": a["consult_who"], "question": value, "step": "consult"}
-            )
-        ]
+        member = a.get("consult_who") if a["consult"] not in PHONE_KINDS else None
+        return [Effect("ask_consult", {"kind": a["consult"], "member": member, "question": value, "step": "consult"})]
+
+    def asking_by_phone(self, ctx: Ctx, value: Any) -> bool:
+        return ctx.state.answers.get("consult") in PHONE_KINDS
+
+    def can_email_summary(self, ctx: Ctx, value: Any) -> bool:
+        kind = ctx.state.answers.get("consult")
+        return kind in PHONE_KINDS and ctx.can_email and bool(getattr(ctx.practice, kind).email)
+
+    def ask_consult_email(self, ctx: Ctx) -> list[Prompt]:
+        contact = getattr(ctx.practice, ctx.state.answers["consult"])
+        options = choices("email_summary", ("send", "skip"))
+        return [ask(ctx, "choice", t("consult_email", contact=contact), choices=options)]
+
+    def read_consult_email(self, ctx: Ctx, raw: Any) -> str:
+        return read_choice(raw, choices("email_summary", ("send", "skip")))
+
+    def email_summary(self, ctx: Ctx, value: str) -> list[Effect]:
+        return [Effect("email_summary", {"kind": ctx.state.answers["consult"]})] if value == "send" else []
 
     def call_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
         return (
@@ -89,7 +109,9 @@ class ConsultSteps:
     def ask_consult_call(self, ctx: Ctx) -> list[Prompt]:
         kind = ctx.state.answers["consult"]
         contact = getattr(ctx.practice, kind)
-        script = t("call_script", request=ctx.request, step="review")
+        script = t(
+            "call_script", request=ctx.request, step="review", question=ctx.state.answers.get("consult_question")
+        )
         return [
             Prompt(
                 kind="notice", text=t("call_contact", kind=kind, contact=contact, script=script), header=header(ctx)
