@@ -730,3 +730,11 @@ def test_with_smtp_set_the_phone_consult_summary_can_be_emailed_first(tmp_path, 
     with session_scope(conversation.engine) as session:
         consult = session.exec(select(Consult)).one()  # the call asked and the call recorded are one consult
         assert (consult.status, consult.spoken_to) == ("answered", "R. Lee")
+
+
+def test_a_paper_copy_cannot_go_by_email_or_portal(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    alex.types("/records-request")
+    alex.answers({**INTAKE, "form": "paper", "delivery": "encrypted_email"})
+    assert alex.step == "intake" and "Paper copies go by pickup or mail" in alex.question.error

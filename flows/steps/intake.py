@@ -83,6 +83,8 @@ class IntakeSteps:
         problems: dict[str, str] = {}
         if not ctx.practice.phi_in_chat and looks_identifying(values["client_label"]):
             problems["client_label"] = t("label_identifies")
+        if values["delivery"] in ("encrypted_email", "unencrypted_email", "portal") and values["form"] == "paper":
+            problems["delivery"] = t("paper_by_email")
         if values["access_type"] == "summary" and values.get("summary_agreed") != "yes":
             problems["summary_agreed"] = t("summary_needs_agreement")
         email = values.get("client_email")
