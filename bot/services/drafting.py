@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from bot.config import PracticeSettings
@@ -10,6 +10,8 @@ from bot.domain import letters
 from bot.engine import Invalid
 from bot.store import RecordsRequest
 from bot.text import say
+
+LATE_TARGET_DAYS = 7  # as the timeframe step: a late request is aimed at within the week
 
 
 def contact(request: RecordsRequest, practice: PracticeSettings) -> tuple[str | None, str | None]:
@@ -42,6 +44,8 @@ def letter_context(
     ctx = letters.request_context(request, practice)
     ctx["contact_name"], ctx["contact_phone"] = contact(request, practice)
     ctx["today"] = today
+    if ctx.get("expected_on") and ctx["expected_on"] < today:  # already late: promise a near date, never a past one
+        ctx["expected_on"] = today + timedelta(days=LATE_TARGET_DAYS)
     release = request.release or {}
     denial = request.denial or {}
     if kind == "release_cover":

@@ -84,7 +84,10 @@ class EffectRunner:
         self.session.execute(update(FlowRun).where(col(FlowRun.id) == self.run.id).values(request_id=request.id))
         self.session.refresh(self.run)
         self.notices.append(
-            Prompt(kind="notice", text=say("created", request=request, channel=self.practice.records_channel))
+            Prompt(
+                kind="notice",
+                text=say("created", request=request, channel=self.practice.records_channel, today=self.today),
+            )
         )
 
     def do_update_request(self, **fields: object) -> None:

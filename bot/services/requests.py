@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import PracticeSettings
 from bot.domain.deadlines import due_dates
-from bot.domain.fees import estimate_fee
+from bot.domain.fees import PAGE_CAPS, estimate_fee
 from bot.services import audit
 from bot.store import ChecklistItem, Member, RecordsRequest, ReferenceCounter, utcnow
 from bot.text import say
@@ -34,6 +34,12 @@ def next_reference(session: Session, year: int) -> str:
     )
     number = session.execute(statement).scalar_one()
     return f"RR-{year}-{number:04d}"
+
+
+def capped(jurisdiction: str, form: str) -> bool:
+    """A state per-page cap applies, so the estimate needs the page count."""
+    cap = PAGE_CAPS.get(jurisdiction)
+    return cap is not None and form in cap.forms
 
 
 def snapshot(request: RecordsRequest) -> dict[str, Any]:
@@ -62,7 +68,7 @@ def create_request(
     if values["access_type"] == "inspect":
         # the fee rule covers copies and agreed summaries only (164.524(c)(4)); looking at the record costs nothing
         fee_cents, fee_notes = 0, [say("fees.inspection_free")]
-    elif values.get("pages") is None and values["form"] == "paper":
+    elif values.get("pages") is None and (values["form"] == "paper" or capped(practice.jurisdiction, values["form"])):
         fee_cents, fee_notes = None, [say("fees.told_before_copying")]  # no page count: the client hears it later
     else:
         fee = estimate_fee(
