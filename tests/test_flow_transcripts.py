@@ -541,7 +541,7 @@ def test_a_consult_question_naming_the_client_is_asked_again(tmp_path):
     for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW, NOTHING_FOUND, "colleague", "Sam"):
         alex.answers(answer)
     alex.answers("Should ab-17 get the notes from March?")
-    assert alex.step == "consult_question" and "leave the client's label" in alex.question.error
+    assert alex.step == "consult_question" and 'leave "AB-17" out' in alex.question.error
 
 
 def test_odd_characters_and_numbers_are_asked_again_not_crashed_on(tmp_path):
@@ -738,3 +738,28 @@ def test_a_paper_copy_cannot_go_by_email_or_portal(tmp_path):
     alex.types("/records-request")
     alex.answers({**INTAKE, "form": "paper", "delivery": "encrypted_email"})
     assert alex.step == "intake" and "Paper copies go by pickup or mail" in alex.question.error
+
+
+def test_an_unreachable_phone_consult_goes_back_to_the_menu_and_a_partner_label_stays_out(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex, therapy_format="couples")
+    alex.answers({"others": "Partner B", "consent": "given"})
+    for answer in (
+        "sent_today",
+        "on_track",
+        "2026-11-20",
+        [*ALL_REVIEW, "party_authorizations"],
+        NOTHING_FOUND,
+        "insurance",
+    ):
+        alex.answers(answer)
+    alex.answers("What about partner b's statements?")
+    assert alex.step == "consult_question" and 'leave "Partner B" out' in alex.question.error
+    alex.answers("May joint-session statements be withheld?")
+    assert alex.step == "consult_call"
+    assert alex.texts.count("My question:") == 1  # one script, not two
+    alex.answers({"reached": "no_answer"})
+    assert alex.step == "consult"
+    with session_scope(conversation.engine) as session:
+        assert session.exec(select(Consult)).one().status == "withdrawn"

@@ -118,6 +118,19 @@ class EffectRunner:
     def do_checklist(self, done: list[str], all: list[str]) -> None:  # noqa: A002 (the effect's own key)
         requests.set_checklist(self.session, self.request, done, all, actor=self.member.name)
 
+    def do_withdraw_call(self, kind: str) -> None:
+        consult = self.waiting_call(kind)
+        if consult is not None:
+            consult.status = "withdrawn"
+            self.session.add(consult)
+            audit.record(
+                self.session,
+                request_id=consult.request_id,
+                actor=self.member.name,
+                action="consult.unreached",
+                after={"kind": kind},
+            )
+
     def do_ask_consult(self, kind: str, member: str | None, question: str, step: str) -> None:
         asked = None
         if member is not None:
@@ -125,7 +138,8 @@ class EffectRunner:
         messages = self._consult(kind=kind, step=step, asked_member=asked, question=question)[1]
         for message in messages:
             if message.target == self.member.name:
-                self.notices.extend(message.prompts)
+                if member is not None:  # a phone consult's script is shown by the call step itself
+                    self.notices.extend(message.prompts)
             else:
                 self.outbound.append(message)
 

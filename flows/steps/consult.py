@@ -70,9 +70,10 @@ class ConsultSteps:
 
     def read_consult_question(self, ctx: Ctx, raw: Any) -> str:
         question = read_text(raw, max_length=500)
-        label = ctx.request.client_label.strip()
-        if label and names_label(question, label):
-            raise Invalid(t("question_names_client", label=label))  # consult cards carry no PHI
+        labels = [ctx.request.client_label, *(p["label"] for p in ctx.request.parties or [])]
+        named = next((label for label in labels if label.strip() and names_label(question, label.strip())), None)
+        if named:
+            raise Invalid(t("question_names_client", label=named))  # consult cards carry no PHI
         return question
 
     def send_consult(self, ctx: Ctx, value: str) -> list[Effect]:
@@ -100,17 +101,18 @@ class ConsultSteps:
 
     def call_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
         return (
+            FormField("reached", t("f_reached"), "choice", choices("reached", ("spoke", "no_answer")), default="spoke"),
             FormField("spoken_on", t("f_spoken_on"), "date", default=str(ctx.today)),
-            FormField("spoken_to", t("f_spoken_to"), "text", max_length=120),
+            FormField("spoken_to", t("f_spoken_to"), "text", required=False, max_length=120),
             FormField("reference_number", t("f_reference_number"), "text", required=False, max_length=80),
-            FormField("advice", t("f_advice"), "text", max_length=500),
+            FormField("advice", t("f_advice"), "text", required=False, max_length=500),
         )
 
     def ask_consult_call(self, ctx: Ctx) -> list[Prompt]:
         kind = ctx.state.answers["consult"]
         contact = getattr(ctx.practice, kind)
         script = t(
-            "call_script", request=ctx.request, step="review", question=ctx.state.answers.get("consult_question")
+            "call_script", request=ctx.request, step="consult", question=ctx.state.answers.get("consult_question")
         )
         return [
             Prompt(
@@ -121,7 +123,16 @@ class ConsultSteps:
 
     def read_consult_call(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
         bounds = {"spoken_on": {"not_after": ctx.today, "not_before": ctx.request.received_on}}
-        return read_form(raw, self.call_fields(ctx), **bounds)
+        values = read_form(raw, self.call_fields(ctx), **bounds)
+        if values["reached"] == "spoke":
+            missing = {k: t("call_needs", field=k) for k in ("spoken_to", "advice") if not values.get(k)}
+            if missing:
+                raise Invalid(next(iter(missing.values())), fields=missing)
+        return values
 
     def record_call(self, ctx: Ctx, value: dict[str, Any]) -> list[Effect]:
-        return [Effect("record_call", {"kind": ctx.state.answers["consult"], "step": "consult", **value})]
+        kind = ctx.state.answers["consult"]
+        if value["reached"] != "spoke":  # no one to talk to: the consult is withdrawn, back to the menu
+            return [Effect("withdraw_call", {"kind": kind})]
+        outcome = {k: value[k] for k in ("spoken_on", "spoken_to", "reference_number", "advice")}
+        return [Effect("record_call", {"kind": kind, "step": "consult", **outcome})]
