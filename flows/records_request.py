@@ -80,7 +80,11 @@ class RecordsRequestFlow(IntakeSteps, AcknowledgeSteps, TimeframeSteps, ReviewSt
     target = Step(
         ask="ask_target", read="read_target", do="record_target", then=(Go("@after_target"),), forget=("return_to",)
     )
-    extension_reason = Step(ask="ask_extension_reason", read="read_reason", then=(Go("extension_date"),))
+    extension_reason = Step(
+        ask="ask_extension_reason",
+        read="read_reason",
+        then=(Go("@back_from_extension", when="extension_dropped"), Go("extension_date")),
+    )
     extension_date = Step(ask="ask_extension_date", read="read_extension_date", then=(Go("extension_notice"),))
     extension_notice = Step(
         ask="ask_extension_notice",

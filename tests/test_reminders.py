@@ -329,3 +329,15 @@ def test_a_long_snooze_never_pushes_warnings_past_the_deadline_whatever_the_rung
     due = keys(engine)
     for rung in (7, 3, 1):
         assert due[f"{rid}:before:{rung}:2026-12-31"][0] <= at("2026-12-31T14:00")
+
+
+def test_after_an_extension_or_release_the_pending_list_holds_only_what_can_still_go_out(engine, practice):
+    from bot.services.reminders import pending
+
+    rid = new_request(engine, practice)
+    change(engine, practice, rid, extended_to=date(2027, 1, 20), extension_notice_sent_on=date(2026, 12, 20))
+    kinds = {(p.kind, p.due_at.date()) for p in pending(engine)}
+    assert ("before", date(2026, 12, 21)) not in kinds  # the old deadline's rungs are gone from the list
+    assert all(kind != "extension" for kind, _ in kinds)  # the one extension is taken
+    change(engine, practice, rid, status="released", released_on=date(2026, 12, 28))
+    assert {p.kind for p in pending(engine)} == {"followup"}

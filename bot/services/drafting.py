@@ -35,7 +35,7 @@ def withheld_items(request: RecordsRequest) -> list[dict[str, str]]:
     grounds = denial.get("grounds") or []
     if not what:
         return []
-    return [{"what": what, "why": ground} for ground in grounds] or [{"what": what, "why": "other_people"}]
+    return [{"what": what, "why": grounds[0] if grounds else "other_people"}]  # the denial letter gives every ground
 
 
 def letter_context(

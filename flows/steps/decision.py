@@ -168,7 +168,8 @@ class DecisionSteps:
         if reviewable and not values.get("reviewer"):
             raise Invalid(t("needs_reviewer"), fields={"reviewer": t("needs_reviewer")})
         if values.get("reviewer") == OUTSIDE:
-            if not values.get("outside_reviewer"):
+            named = values.get("outside_reviewer") or ""
+            if len(named) < 3 or not any(ch.isalpha() for ch in named):
                 raise Invalid(t("needs_outside_reviewer"), fields={"outside_reviewer": t("needs_outside_reviewer")})
             values["reviewer"] = values["outside_reviewer"]
         values.pop("outside_reviewer", None)

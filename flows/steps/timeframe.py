@@ -13,6 +13,7 @@ from bot.services import drafting
 from flows.steps.common import ask, choices, t
 
 LATE_TARGET_DAYS = 7
+DROP_WORDS = ("back", "cancel", "never mind", "nevermind", "no", "don't extend", "dont extend")
 
 
 class TimeframeSteps:
@@ -84,7 +85,9 @@ class TimeframeSteps:
         return [ask(ctx, "text", t("extension_reason", due=ctx.request.due_on), max_length=500)]
 
     def read_reason(self, ctx: Ctx, raw: Any) -> str:
-        return read_text(raw, max_length=500)
+        reason = read_text(raw, max_length=500)
+        # "back" or "never mind" is not a reason the client should read: it drops the extension
+        return "dropped" if reason.lower().strip(" .!") in DROP_WORDS else reason
 
     def ask_extension_date(self, ctx: Ctx) -> list[Prompt]:
         r = ctx.request

@@ -84,7 +84,7 @@ class TerminalChat:
     def read_line(self, label: str, *, in_question: bool) -> str:
         self.maybe_sweep()
         if self.interactive:
-            self.stdout.write(f"{label}> ")
+            self.stdout.write("> ")
             self.stdout.flush()
         line = self.stdin.readline()
         if not line:

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.config import PracticeSettings
 from bot.services.reminders.common import FINISHED, REMINDERS, before_is_stale, extension_allowed, local_moment
-from bot.store import Member, RecordsRequest, as_utc
+from bot.store import Member, RecordsRequest, Reminder, as_utc
 
 
 def ladder(request: RecordsRequest, practice: PracticeSettings) -> list[dict[str, Any]]:
@@ -111,3 +111,27 @@ def plan_reminders(
     for row in rows:
         row.update(request_id=request.id, target_kind=target_kind, target=target)
     insert_if_absent(session, rows)
+    retire_stale(session, request)
+
+
+def retire_stale(session: Session, request: RecordsRequest) -> None:
+    """Mark pending rows the request has outgrown as skipped, so lists and snoozes show only what can still go out.
+
+    The sweep decides again at send time anyway; this only keeps the table honest.
+    """
+    finished = request.status in FINISHED
+    due, original = request.effective_due.isoformat(), request.due_on.isoformat()
+    pending = session.exec(
+        select(Reminder).where(Reminder.request_id == request.id, Reminder.status == "pending")
+    ).all()
+    for row in pending:
+        for_due = (row.payload or {}).get("for_due")
+        stale = (
+            (finished and row.kind != "followup")
+            or (row.kind == "ack" and request.acknowledged_on is not None)
+            or (row.kind in ("before", "overdue") and for_due not in (None, due))
+            or (row.kind == "extension" and (for_due not in (None, original) or not extension_allowed(request)))
+        )
+        if stale:
+            row.status, row.last_error = "skipped", "no longer needed"
+            session.add(row)
