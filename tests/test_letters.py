@@ -406,3 +406,10 @@ def test_short_initials_only_block_a_consult_when_they_appear_as_a_word():
     assert "Are adjusted notes fine?" in note
     with pytest.raises(LetterNotAllowed):
         draft_letter("consult_request", **base, question="Is JD's file complete?", client_label="JD")
+
+
+def test_a_copy_directed_to_a_third_party_is_described_as_going_to_them():
+    ack = draft_letter("acknowledgement", **{**CONTEXT, "third_party": True})
+    assert "we will send it to the person you named" in ack and "signed, written direction" in ack
+    es = draft_letter("acknowledgement", "es", **{**CONTEXT, "third_party": True})
+    assert "lo enviaremos a la persona que usted indicó" in es

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # Client letters (language "en" or "es"), all of them:
 #   practice_name, client_label (greeting and paper trail; the clinician swaps in a name when sending),
 #   optional: addressee (greeting instead of client_label, e.g. a personal representative), reference,
-#   today (letter date; defaults to date.today()).
+#   today (letter date; defaults to date.today()), third_party (bool: the copy goes to someone the client named).
 # acknowledgement: received_on, access_type (copy|inspect|summary), scope (text, list of texts, or a mapping with
 #   optional "from"/"to" dates and "note"), expected_on (effective deadline or an earlier target), delivery
 #   (pickup|mail|portal|encrypted_email|unencrypted_email), contact_name, contact_phone;
@@ -70,7 +70,7 @@ DELIVERY_METHODS = ("pickup", "mail", "portal", "encrypted_email", "unencrypted_
 WITHHELD_REASONS = (*DENIAL_GROUNDS, "other_people")
 
 _CLIENT = ("practice_name", "client_label")
-_CLIENT_OPTIONAL = ("addressee", "reference", "today")
+_CLIENT_OPTIONAL = ("addressee", "reference", "today", "third_party")
 _DENIAL_REQUIRED = (*_CLIENT, "received_on", "basis", "privacy_contact_name", "privacy_contact_phone")
 _DENIAL_OPTIONAL = (
     *_CLIENT_OPTIONAL,
@@ -203,6 +203,7 @@ def request_context(request: RecordsRequest, practice: PracticeSettings | None =
         "step": request.step,
         "status": request.status,
         "released_on": request.released_on,
+        "third_party": request.third_party_direction,
     }
     if practice is not None:
         ctx["practice_name"] = practice.name
