@@ -22,6 +22,9 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CHANGE_SHOWN_CHARS = 120
 
 
+CREATED_SHOWN = ("reference", "received_on", "access_type", "requester_type", "therapy_format", "jurisdiction", "due_on")
+
+
 class CaseNotFound(LookupError):
     """No records request has this reference."""
 
@@ -188,6 +191,8 @@ def case_file_context(session: Session, reference: str, *, fernet: Fernet | None
                 "changes": [
                     (key, _clip(event.before.get(key)), _clip(event.after.get(key)))
                     for key in sorted(event.before.keys() | event.after.keys())
+                    # the opening event records every field; the case file shows the ones a reader needs
+                    if event.action != "request.created" or key in CREATED_SHOWN
                 ],
             }
             for event in events
