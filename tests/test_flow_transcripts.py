@@ -763,3 +763,13 @@ def test_an_unreachable_phone_consult_goes_back_to_the_menu_and_a_partner_label_
     assert alex.step == "consult"
     with session_scope(conversation.engine) as session:
         assert session.exec(select(Consult)).one().status == "withdrawn"
+
+
+def test_a_solo_practice_is_offered_only_the_consults_it_can_make(tmp_path):
+    solo = [{"name": "Alex", "role": "admin"}]
+    conversation = open_conversation(tmp_path, TODAY, members=solo, consult_colleagues=[])
+    alex = Person(conversation, "Alex")
+    start_request(alex)
+    for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW, NOTHING_FOUND):
+        alex.answers(answer)
+    assert [c.value for c in alex.question.choices] == ["insurance", "none"]

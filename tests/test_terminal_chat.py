@@ -64,7 +64,7 @@ def test_a_scripted_session_from_intake_to_release(workdir):
         "1",  # no errors
         "1",  # no other people's information
         "1",  # no risk
-        "5",  # no consult
+        "none",  # no consult
         "1",  # release
         "",  # released today
         "",  # the method asked for
@@ -135,7 +135,7 @@ def test_a_bad_practice_file_stops_start_up_naming_the_field(workdir):
 
 
 def test_an_answer_that_starts_like_a_command_is_still_an_answer(workdir):
-    script = [*INTAKE, "1", "1", "", "all", "1", "1", "1", "1", "2", "1"]  # to the consult: the supervisor
+    script = [*INTAKE, "1", "1", "", "all", "1", "1", "1", "1", "supervisor", "Dana"]  # to the consult: the supervisor
     done = chat(workdir, [*script, "Cancel RR-2026-0001 or hold it until consent arrives?", "quit"])
     assert "Asked Dana" in done.stdout  # taken as the consult question
     assert "cancelled" not in done.stdout.lower()

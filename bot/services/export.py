@@ -22,7 +22,15 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CHANGE_SHOWN_CHARS = 120
 
 
-CREATED_SHOWN = ("reference", "received_on", "access_type", "requester_type", "therapy_format", "jurisdiction", "due_on")
+CREATED_SHOWN = (
+    "reference",
+    "received_on",
+    "access_type",
+    "requester_type",
+    "therapy_format",
+    "jurisdiction",
+    "due_on",
+)
 
 
 class CaseNotFound(LookupError):

@@ -29,12 +29,22 @@ PHONE_KINDS = ("insurance", "association")
 class ConsultSteps:
     """Consult: a colleague or the supervisor in chat, the insurer or association by phone."""
 
+    def consult_kinds(self, ctx: Ctx) -> tuple[str, ...]:
+        """Only the consults this practice can make: someone to ask, or a contact on file."""
+        available = {
+            "colleague": bool(self.consultees(ctx, "colleague")),
+            "supervisor": bool(self.consultees(ctx, "supervisor")),
+            "insurance": ctx.practice.insurance is not None,
+            "association": ctx.practice.association is not None,
+        }
+        return tuple(k for k in CONSULT_KINDS if available.get(k, True))
+
     def ask_consult(self, ctx: Ctx) -> list[Prompt]:
-        asked = [c for c in ctx.consults]
-        return [ask(ctx, "choice", t("consult", consults=asked), choices=choices("consult", CONSULT_KINDS))]
+        asked = list(ctx.consults)
+        return [ask(ctx, "choice", t("consult", consults=asked), choices=choices("consult", self.consult_kinds(ctx)))]
 
     def read_consult(self, ctx: Ctx, raw: Any) -> str:
-        kind = read_choice(raw, choices("consult", CONSULT_KINDS))
+        kind = read_choice(raw, choices("consult", self.consult_kinds(ctx)))
         if kind in ("colleague", "supervisor") and not self.consultees(ctx, kind):
             raise Invalid(t("no_consultees", kind=kind))
         if kind in ("insurance", "association") and getattr(ctx.practice, kind) is None:
