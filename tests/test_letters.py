@@ -413,3 +413,10 @@ def test_a_copy_directed_to_a_third_party_is_described_as_going_to_them():
     assert "we will send it to the person you named" in ack and "signed, written direction" in ack
     es = draft_letter("acknowledgement", "es", **{**CONTEXT, "third_party": True})
     assert "lo enviaremos a la persona que usted indicó" in es
+
+
+def test_the_email_warning_for_a_third_party_copy_speaks_of_the_person_named():
+    en = draft_letter("email_risk_notice", **{**CONTEXT, "third_party": True})
+    assert "on its way to the person you named" in en
+    es = draft_letter("email_risk_notice", "es", **{**CONTEXT, "third_party": True})
+    assert "hasta la persona que usted indicó" in es
