@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import psutil
@@ -28,7 +27,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.slack_api import block_action, sign, slash_command, view_submission  # noqa: E402
+from tests.fakes.slack_api import block_action, intake_values, sign, slash_command, view_submission  # noqa: E402
 
 SECRET = "bench-signing-secret"
 
@@ -155,28 +154,6 @@ def practice_file(folder: Path, users: int) -> Path:
     return path
 
 
-def intake_state() -> dict[str, Any]:
-    picked = {
-        "requester_type": "client",
-        "access_type": "copy",
-        "therapy_format": "individual",
-        "form": "electronic",
-        "delivery": "portal",
-        "third_party": "no",
-        "language": "en",
-    }
-    values: dict[str, Any] = {
-        k: {k: {"type": "static_select", "selected_option": {"value": v}}} for k, v in picked.items()
-    }
-    values["client_label"] = {"client_label": {"type": "plain_text_input", "value": "JQ-17"}}
-    values["received_on"] = {
-        "received_on": {"type": "datepicker", "selected_date": str(date.today() - timedelta(days=2))}
-    }
-    values["scope"] = {"scope": {"type": "plain_text_input", "value": "all"}}
-    values["pages"] = {"pages": {"type": "plain_text_input", "value": "10"}}
-    return values
-
-
 def runs(db: Path) -> list[tuple[int, str, int, str]]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
@@ -282,7 +259,7 @@ def main() -> None:
         started = {r[0]: r for r in runs(db)}
         submissions = [
             view_submission(
-                values=intake_state(),
+                values=intake_values(received_on=str(date.today() - timedelta(days=2))),
                 private_metadata=json.dumps({"ref": f"run:{rid}:intake:0"}),
                 user=r[3],
                 view_id=f"V{rid}",

@@ -103,6 +103,16 @@ class RecordsRequest(SQLModel, table=True):
         """The date the practice must act by now: the extended date once a valid extension was sent."""
         return self.extended_to or self.due_on
 
+    @property
+    def extension_available(self) -> bool:
+        """A rule allows one extension (its latest date is past the deadline) and it has not been taken."""
+        later = self.extended_due_on is not None and self.extended_due_on > self.due_on
+        return later and self.extended_to is None and self.extension_notice_sent_on is None
+
+    def extension_open(self, today: date) -> bool:
+        """The extension can still be taken: available, and its notice can reach the client by the deadline."""
+        return self.extension_available and today <= self.due_on
+
 
 class ChecklistItem(SQLModel, table=True):
     """One review check on a request (signed notes, psychotherapy notes kept apart, ...)."""

@@ -61,18 +61,31 @@ def people(session) -> dict[str, Member]:
     return {m.name: m for m in session.exec(select(Member)).all()}
 
 
+def ask_in(session, practice, kind, *, by, of=None, question="?", request=None):
+    """The clinician `by` asks `of` (or a phone contact) about the one request, at the review step."""
+    request = request or session.exec(select(RecordsRequest)).one()
+    return ask(
+        session,
+        request=request,
+        step="review",
+        kind=kind,
+        asked_by=by,
+        asked_member=of,
+        question=question,
+        practice=practice,
+    )
+
+
 def ask_lee(engine, practice) -> int:
     with session_scope(engine) as session:
         who = people(session)
-        consult, out = ask(
+        consult, out = ask_in(
             session,
-            request=session.exec(select(RecordsRequest)).one(),
-            step="review",
-            kind="colleague",
-            asked_by=who["Dana"],
-            asked_member=who["Lee"],
+            practice,
+            "colleague",
+            by=who["Dana"],
+            of=who["Lee"],
             question="Is an addendum the right way to fix a wrong session date?",
-            practice=practice,
         )
         card, confirmation = out
         assert (card.target, confirmation.target) == ("Lee", "Dana")
@@ -134,41 +147,20 @@ def test_a_supervisor_consult_must_go_to_a_supervisor(engine, practice):
         who = people(session)
         request = session.exec(select(RecordsRequest)).one()
         with pytest.raises(ConsultError, match="not set up as a supervisor"):
-            ask(
-                session,
-                request=request,
-                step="review",
-                kind="supervisor",
-                asked_by=who["Dana"],
-                asked_member=who["Lee"],
-                question="?",
-                practice=practice,
-            )
+            ask_in(session, practice, "supervisor", by=who["Dana"], of=who["Lee"], request=request)
         with pytest.raises(ConsultError, match="other than yourself"):
-            ask(
-                session,
-                request=request,
-                step="review",
-                kind="colleague",
-                asked_by=who["Dana"],
-                asked_member=who["Dana"],
-                question="?",
-                practice=practice,
-            )
+            ask_in(session, practice, "colleague", by=who["Dana"], of=who["Dana"], request=request)
 
 
 def test_the_insurance_risk_line_is_a_phone_call_with_a_script_then_an_outcome(engine, practice):
     with session_scope(engine) as session:
         who = people(session)
-        consult, out = ask(
+        consult, out = ask_in(
             session,
-            request=session.exec(select(RecordsRequest)).one(),
-            step="review",
-            kind="insurance",
-            asked_by=who["Dana"],
-            asked_member=None,
+            practice,
+            "insurance",
+            by=who["Dana"],
             question="May we withhold the intake questionnaire a third party filled in?",
-            practice=practice,
         )
         assert [o.target for o in out] == ["Dana"]
         script = out[0].prompts[0].text
@@ -228,15 +220,12 @@ def test_the_call_summary_can_be_emailed_through_a_local_smtp_server(engine, pra
     env = EnvSettings(smtp_host="127.0.0.1", smtp_port=port, smtp_from="records@maple.test")
     with session_scope(engine) as session:
         who = people(session)
-        consult, _ = ask(
+        consult, _ = ask_in(
             session,
-            request=session.exec(select(RecordsRequest)).one(),
-            step="review",
-            kind="insurance",
-            asked_by=who["Dana"],
-            asked_member=None,
+            practice,
+            "insurance",
+            by=who["Dana"],
             question="Is a summary instead of a copy acceptable if the client agrees?",
-            practice=practice,
         )
         assert email_call_summary(session, env, consult_id=consult.id, practice=practice) == "risk@example.test"
     (envelope,) = handler.messages
@@ -262,16 +251,7 @@ def test_a_header_cannot_be_smuggled_in_through_the_subject(smtp_server):
 def test_nothing_is_asked_in_the_past(engine, practice):
     with session_scope(engine) as session:
         who = people(session)
-        consult, _ = ask(
-            session,
-            request=session.exec(select(RecordsRequest)).one(),
-            step="review",
-            kind="insurance",
-            asked_by=who["Dana"],
-            asked_member=None,
-            question="q?",
-            practice=practice,
-        )
+        consult, _ = ask_in(session, practice, "insurance", by=who["Dana"], question="q?")
         with pytest.raises(ConsultError, match="future"):
             record_call_outcome(
                 session,

@@ -22,6 +22,7 @@ from tests.fakes.slack_api import (
     ServerThread,
     block_action,
     event_callback,
+    intake_values,
     post_signed,
     slash_command,
     view_submission,
@@ -99,31 +100,6 @@ def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield Bot(f"http://127.0.0.1:{port}/slack/events", fake, ctx, server, web_app[ADAPTER])
     server.stop()
     fake.stop()
-
-
-def intake_values(**overrides: str) -> dict[str, dict[str, Any]]:
-    """What Slack sends for a filled-in intake modal."""
-    picked = {
-        "requester_type": "client",
-        "access_type": "copy",
-        "therapy_format": "individual",
-        "form": "electronic",
-        "delivery": "portal",
-        "third_party": "no",
-        "language": "en",
-    } | {k: v for k, v in overrides.items() if k not in ("client_label", "received_on", "scope", "pages")}
-    values: dict[str, dict[str, Any]] = {
-        name: {name: {"type": "static_select", "selected_option": {"value": value}}} for name, value in picked.items()
-    }
-    values["client_label"] = {
-        "client_label": {"type": "plain_text_input", "value": overrides.get("client_label", "JQ-17")}
-    }
-    values["received_on"] = {
-        "received_on": {"type": "datepicker", "selected_date": overrides.get("received_on", "2026-03-01")}
-    }
-    values["scope"] = {"scope": {"type": "plain_text_input", "value": "all records"}}
-    values["pages"] = {"pages": {"type": "plain_text_input", "value": "12"}}
-    return values
 
 
 def open_intake(bot: Bot, user: str = "U_CLIN", trigger_id: str = "trig.1") -> dict[str, Any]:

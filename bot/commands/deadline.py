@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date as _date
-from typing import NoReturn
 
 import typer
 
-
-def _fail(message: str) -> NoReturn:
-    # Same contract as bot.context.fail, without importing the database stack that module pulls in.
-    print(message, file=sys.stderr)
-    raise SystemExit(2)
+from bot.commands import fail
 
 
 def deadline(
@@ -35,20 +29,20 @@ def deadline(
     try:
         practice = load_practice(load_env().practice_file)
     except SettingsError as exc:
-        _fail("; ".join(str(exc).splitlines()))
+        fail("; ".join(str(exc).splitlines()))
     text.use_practice_templates(practice.templates_dir)
 
     if received is None:
-        _fail(text.say("deadlines.missing_received"))
+        fail(text.say("deadlines.missing_received"))
     try:
         received_on = date.fromisoformat(received.strip())
     except ValueError:
-        _fail(text.say("deadlines.bad_received", given=received))
+        fail(text.say("deadlines.bad_received", given=received))
     # fromisoformat also takes compact and week forms (20260302, 2026-W10-1); insist on the one we document.
     if received.strip() != received_on.isoformat():
-        _fail(text.say("deadlines.bad_received", given=received))
+        fail(text.say("deadlines.bad_received", given=received))
     if not EARLIEST <= received_on <= LATEST:  # also keeps date arithmetic far from year 9999
-        _fail(text.say("deadlines.received_out_of_range", given=received, earliest=EARLIEST, latest=LATEST))
+        fail(text.say("deadlines.received_out_of_range", given=received, earliest=EARLIEST, latest=LATEST))
 
     try:
         result = due_dates(
@@ -59,7 +53,7 @@ def deadline(
             custom_rules=practice.custom_rules,
         )
     except (UnknownJurisdiction, UnknownAccess) as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
     if as_json:
         typer.echo(json.dumps(result.to_json()))

@@ -15,8 +15,9 @@ def export_command(
     ),
 ) -> None:
     """Write a request's case file for a complaint, insurer or board: timeline, letters, consults, deadlines."""
+    from bot.commands import fail
     from bot.config import SettingsError
-    from bot.context import fail, open_context
+    from bot.context import open_context
     from bot.services.audit import append_with_retry
     from bot.services.export import REFERENCE_FORM, CaseNotFound, export_case_file
     from bot.services.secrets import ContactUnreadable, load_fernet

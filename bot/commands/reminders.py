@@ -15,7 +15,7 @@ reminders_app = typer.Typer(
 
 def _parse_time(option: str, value: str) -> datetime:
     from bot import text
-    from bot.context import fail
+    from bot.commands import fail
     from bot.store import as_utc
 
     try:
@@ -111,7 +111,8 @@ def snooze_command(
     from sqlmodel import select
 
     from bot import text
-    from bot.context import fail, open_context
+    from bot.commands import fail
+    from bot.context import open_context
     from bot.services.reminders import snooze
     from bot.store import RecordsRequest, session_scope
 

@@ -15,8 +15,9 @@ def serve(
     import logging
 
     from bot import text
+    from bot.commands import fail
     from bot.config import SettingsError, load_env
-    from bot.context import fail, open_context
+    from bot.context import open_context
 
     try:
         env = load_env()

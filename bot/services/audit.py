@@ -173,16 +173,9 @@ def record(
         before=before_json,
         after=after_json,
         prev_hash=prev_hash,
-        hash=compute_hash(
-            prev_hash=prev_hash,
-            request_id=request_id,
-            actor=actor,
-            at=at,
-            action=action,
-            before=before_json,
-            after=after_json,
-        ),
+        hash="",
     )
+    event.hash = _hash_of(event)  # the same function verify() recomputes with
     session.add(event)
     session.flush()
     return event

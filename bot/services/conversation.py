@@ -26,11 +26,17 @@ from bot.store import Consult, FlowRun, InboundKey, Member, RecordsRequest, sess
 from bot.text import say
 from flows.records_request import FLOWS, RecordsRequestFlow
 
-# steps from which "extend" makes no sense: before the request exists, inside the extension itself, after the letters
-NOT_FROM_HERE = (
-    *("intake", "parties", "acknowledge", "acknowledge_date", "email_risk", "delivery_change", "direction"),
-    *("extension_reason", "extension_date", "extension_notice", "follow_up"),
+# "extend" comes after the acknowledgement (the timeframe step offers it there) and never from inside itself or after
+BEFORE_TIMEFRAME = (
+    "intake",
+    "parties",
+    "acknowledge",
+    "acknowledge_date",
+    "email_risk",
+    "delivery_change",
+    "direction",
 )
+NOT_FROM_HERE = (*BEFORE_TIMEFRAME, "extension_reason", "extension_date", "extension_notice", "follow_up")
 RUN_REF = re.compile(r"^run:(\d+):([a-z_]+):(\d+)$")
 CONSULT_REF = re.compile(r"^consult:(\d+)$")
 OFFER_REF = re.compile(r"^consult:(\d+):offer$")
@@ -392,16 +398,12 @@ class Conversation:
             .order_by(col(FlowRun.id).desc())
         ).first()
         today = self.today()
-        allowed = (
-            request.extended_to is None
-            and request.extended_due_on is not None
-            and request.extended_due_on > request.due_on
-            and today <= request.due_on
-        )
+        allowed = request.extension_open(today)
         if run is None or not allowed:
             return Reply(prompts=[self._notice(say("no_extension", request=request, today=today))])
         if run.step in NOT_FROM_HERE:
-            return Reply(prompts=[self._notice(say("extend_not_now", step=run.step))])
+            early = run.step in BEFORE_TIMEFRAME
+            return Reply(prompts=[self._notice(say("extend_not_now", step=run.step, early=early))])
         back = None if run.step in ("timeframe", "target") else run.step
         answers = {**run.answers, "return_to": back}
         session.execute(

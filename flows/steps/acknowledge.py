@@ -15,13 +15,15 @@ from flows.steps.common import DELIVERIES, ask, choices, t
 class AcknowledgeSteps:
     """Acknowledge the request; unencrypted-email warning; a third party's signed direction."""
 
-    def ack_values(self, ctx: Ctx) -> tuple[str, ...]:
-        _, problem = drafting.attempt("acknowledgement", ctx.request, ctx.practice, ctx.today)
+    def ack_values(self, ctx: Ctx, problem: str | None = None, *, drafted: bool = False) -> tuple[str, ...]:
+        """Without a letter we can draft, the only "sent" is the practice's own letter."""
+        if not drafted:
+            _, problem = drafting.attempt("acknowledgement", ctx.request, ctx.practice, ctx.today)
         return ("sent_own", "later") if problem else ("sent_today", "sent_other", "later")
 
     def ask_acknowledge(self, ctx: Ctx) -> list[Prompt]:
-        body, problem = drafting.attempt("acknowledgement", ctx.request, ctx.practice, ctx.today)
-        options = choices("ack", self.ack_values(ctx))
+        body, problem = drafting.attempt("acknowledgement", ctx.request, ctx.practice, ctx.today)  # drafted once
+        options = choices("ack", self.ack_values(ctx, problem, drafted=True))
         if problem:
             return [ask(ctx, "choice", t("letter_blocked", kind="acknowledgement", problem=problem), choices=options)]
         return [ask(ctx, "draft", t("acknowledge", language=ctx.request.language), body=body, choices=options)]

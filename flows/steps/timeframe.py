@@ -20,13 +20,7 @@ class TimeframeSteps:
     """Timeframe: the deadline with its rules and citations, a target date, or the one extension."""
 
     def extension_allowed(self, ctx: Ctx) -> bool:
-        r = ctx.request
-        return (
-            r.extended_to is None
-            and ctx.today <= r.due_on
-            and r.extended_due_on is not None
-            and r.extended_due_on > r.due_on
-        )
+        return ctx.request.extension_open(ctx.today)
 
     def timeframe_choices(self, ctx: Ctx) -> tuple[Choice, ...]:
         values = ("on_track", "extension") if self.extension_allowed(ctx) else ("on_track",)

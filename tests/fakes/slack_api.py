@@ -373,6 +373,31 @@ def event_callback(event: dict[str, Any], *, team: str = TEAM_ID) -> str:
     )
 
 
+def intake_values(**overrides: str) -> dict[str, dict[str, Any]]:
+    """What Slack sends for a filled-in intake modal."""
+    picked = {
+        "requester_type": "client",
+        "access_type": "copy",
+        "therapy_format": "individual",
+        "form": "electronic",
+        "delivery": "portal",
+        "third_party": "no",
+        "language": "en",
+    } | {k: v for k, v in overrides.items() if k not in ("client_label", "received_on", "scope", "pages")}
+    values: dict[str, dict[str, Any]] = {
+        name: {name: {"type": "static_select", "selected_option": {"value": value}}} for name, value in picked.items()
+    }
+    values["client_label"] = {
+        "client_label": {"type": "plain_text_input", "value": overrides.get("client_label", "JQ-17")}
+    }
+    values["received_on"] = {
+        "received_on": {"type": "datepicker", "selected_date": overrides.get("received_on", "2026-03-01")}
+    }
+    values["scope"] = {"scope": {"type": "plain_text_input", "value": "all records"}}
+    values["pages"] = {"pages": {"type": "plain_text_input", "value": "12"}}
+    return values
+
+
 def main() -> None:
     """Serve the fake until killed, printing its URL on the first line (used by benchmarks/slack_ack.py)."""
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0

@@ -59,14 +59,8 @@ def local_moment(day: date, hour: int, tz: ZoneInfo) -> datetime:
 
 
 def extension_allowed(request: RecordsRequest) -> bool:
-    """True while the one extension a rule allows (the extended date beyond the deadline) has not been taken."""
-    later = extended_due(request)
-    return (
-        later is not None
-        and later > request.due_on
-        and request.extended_to is None
-        and request.extension_notice_sent_on is None
-    )
+    """True while the one extension a rule allows has not been taken."""
+    return request.extension_available
 
 
 def extended_due(request: RecordsRequest) -> date | None:
