@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import literal_column, update
+from sqlalchemy import and_, literal_column, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -83,7 +83,14 @@ def claim_due(
         rows = (
             conn.execute(
                 update(OUTBOX)
-                .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status.in_(("pending", "claimed")))
+                .where(
+                    OUTBOX.c.id.in_(ids),
+                    # checked again as it is written: another sender may have claimed it since the SELECT
+                    or_(
+                        and_(OUTBOX.c.status == "pending", OUTBOX.c.due_at <= now),
+                        and_(OUTBOX.c.status == "claimed", OUTBOX.c.claimed_until < now),
+                    ),
+                )
                 .values(status="claimed", claimed_by=worker, claimed_until=now + lease, attempts=OUTBOX.c.attempts + 1)
                 .returning(*OUTBOX.c)
             )

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from bot.delivery import outbox
 from bot.delivery.routing import Router
 from bot.prompts import Prompt
-from bot.store import Member, OutboxMessage
+from bot.store import Member, OutboxMessage, utcnow
 from bot.text import say
 
 log = logging.getLogger("records_bot.outbox")
@@ -37,6 +37,16 @@ class Transport(Protocol):
     platform: str
 
     async def send(self, row: OutboxMessage) -> dict[str, Any]: ...
+
+
+class SenderPort(Protocol):
+    """What an adapter uses of the sender: wake it, and settle a held form it showed itself (or could not)."""
+
+    def kick(self) -> None: ...
+
+    def form_shown(self, row_id: int, shown: int) -> None: ...
+
+    def form_not_shown(self, row_id: int) -> None: ...
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -71,6 +81,14 @@ class OutboxSender:
         self._run = run or asyncio.to_thread
         self._wake: asyncio.Event | None = None
         self._busy = False
+
+    def form_shown(self, row_id: int, shown: int) -> None:
+        """An adapter showed a held row's form itself (a modal): only the rest of that row goes out."""
+        outbox.after_form_shown(self.engine, row_id, shown)
+
+    def form_not_shown(self, row_id: int) -> None:
+        """It could not: the row goes out now as a message (its form behind a button)."""
+        outbox.release_now(self.engine, row_id)
 
     def kick(self) -> None:
         """Something was just written: look now instead of at the next poll."""
@@ -110,13 +128,18 @@ class OutboxSender:
                 return report
 
     async def drain(self, timeout: float = 10.0) -> None:
-        """Send until nothing is due now (tests and shutdown); rows waiting for a retry stay for later."""
+        """Send until nothing is waiting, retries included, or `timeout` passes (tests and shutdown)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            report = await self.send_due()
-            if not (report.sent or report.retried or report.failed):
+            await self.send_due()
+            if not await self._run(outbox.pending_count, self.engine):
                 return
+            soonest = await self._run(outbox.next_due, self.engine)
+            wait = (soonest - utcnow()).total_seconds() if soonest else 0.05  # else: another pass is mid-send
+            if wait > deadline - loop.time():
+                return  # held forms and far retries stay for later
+            await asyncio.sleep(min(max(wait, 0.01), 0.2))
 
     async def _send_group(self, group: list[OutboxMessage], report: SendReport) -> None:
         for index, row in enumerate(group):

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import engine as flow_engine
@@ -23,7 +24,16 @@ from bot.refs import REFERENCE, RunRef, parse_consult, parse_offer, resume_ref
 from bot.services import audit, consults, requests
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
 from bot.services.reminders import plan_reminders
-from bot.store import Consult, FlowRun, InboundKey, Member, RecordsRequest, session_scope, utcnow
+from bot.store import (
+    Consult,
+    FlowRun,
+    InboundKey,
+    Member,
+    PlatformConversation,
+    RecordsRequest,
+    session_scope,
+    utcnow,
+)
 from bot.text import say
 from flows.records_request import FLOWS, RecordsRequestFlow
 
@@ -282,8 +292,29 @@ class Conversation:
             run = session.get(FlowRun, parsed.run_id)
             return dict(run.surface) if run else {}
 
-    def member_by_slack_id(self, slack_user_id: str) -> str | None:
-        return next((m.name for m in self.practice.members if m.slack_user_id == slack_user_id), None)
+    def recall(self, platform: str, key: str) -> dict[str, Any] | None:
+        """Where to reach someone or something on a platform, as the adapter stored it (a DM channel id...)."""
+        with session_scope(self.engine) as session:
+            row = session.exec(
+                select(PlatformConversation).where(
+                    PlatformConversation.platform == platform, PlatformConversation.key == key
+                )
+            ).first()
+            return dict(row.reference) if row else None
+
+    def remember(self, platform: str, key: str, reference: dict[str, Any]) -> None:
+        with session_scope(self.engine) as session:
+            row = session.exec(
+                select(PlatformConversation).where(
+                    PlatformConversation.platform == platform, PlatformConversation.key == key
+                )
+            ).first() or PlatformConversation(platform=platform, key=key)
+            row.reference, row.updated_at = dict(reference), utcnow()
+            session.add(row)
+            try:
+                session.flush()
+            except IntegrityError:  # another process stored the same place a moment ago: theirs stands
+                session.rollback()
 
     # ------------------------------------------------------------------ internals
     def _advance(self, session: Session, run: FlowRun, member: Member, raw: Any) -> Reply:
