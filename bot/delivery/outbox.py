@@ -58,7 +58,13 @@ def prompts_of(row: OutboxMessage) -> list[Prompt]:
 
 
 def claim_due(
-    engine: Engine, *, worker: str, now: datetime | None = None, limit: int = 50, lease: timedelta = DEFAULT_LEASE
+    engine: Engine,
+    *,
+    worker: str,
+    now: datetime | None = None,
+    limit: int = 50,
+    lease: timedelta = DEFAULT_LEASE,
+    platforms: Sequence[str] | None = None,
 ) -> list[OutboxMessage]:
     """Atomically claim up to `limit` due rows (and rows whose sender died mid-send), oldest first.
 
@@ -72,6 +78,8 @@ def claim_due(
     expired = sa_select(OUTBOX.c.id).where(OUTBOX.c.status == claimed, OUTBOX.c.claimed_until < now)
     halves = []
     for query in (due, expired):
+        if platforms is not None:  # a process claims only what it can send
+            query = query.where(OUTBOX.c.platform.in_(list(platforms)))
         query = query.order_by(OUTBOX.c.id).limit(limit)
         halves.append(query.with_for_update(skip_locked=True) if postgres else query)
     ids: list[int] = []

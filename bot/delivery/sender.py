@@ -8,7 +8,7 @@ import logging
 import os
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -71,6 +71,7 @@ class SendReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    problems: list[tuple[OutboxMessage, str, bool]] = field(default_factory=list)  # (row, reason, given up)
 
 
 class OutboxSender:
@@ -128,7 +129,9 @@ class OutboxSender:
         """One pass: claim what is due for the platforms this process can send through, send it, mark it."""
         report = SendReport()
         while True:
-            rows = await self._run(outbox.claim_due, self.engine, worker=self.worker, lease=self.lease)
+            rows = await self._run(
+                outbox.claim_due, self.engine, worker=self.worker, lease=self.lease, platforms=tuple(self.transports)
+            )
             if not rows:
                 return report
             mine = [r for r in rows if r.platform in self.transports]
@@ -181,6 +184,7 @@ class OutboxSender:
             log.error("outbox row %s (%s to %s) not delivered: %s", row.id, row.purpose, row.platform, exc.reason)
             await self._run(self._give_up, row, exc.reason)
             report.failed += 1
+            report.problems.append((row, exc.reason, True))
             return exc.permanent  # an unreachable destination does not hold up what follows it
         if row.purpose == "step" and row.attempts == 1:
             await self._say_delayed(row)
@@ -188,6 +192,7 @@ class OutboxSender:
         log.info("outbox row %s: %s; retrying in %.1fs", row.id, exc.reason, delay.total_seconds())
         await self._run(outbox.mark_retry, self.engine, row, self.worker, exc.reason, delay)
         report.retried += 1
+        report.problems.append((row, exc.reason, False))
         return False
 
     async def _say_delayed(self, row: OutboxMessage) -> None:

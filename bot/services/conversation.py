@@ -348,7 +348,7 @@ class Conversation:
         runner = EffectRunner(session, self.practice, run, member, self.today(), self.encrypt_contact, self.env)
         for effect in result.effects:
             runner.apply(effect)  # EffectRefused undoes the whole answer (the transaction rolls back)
-        notices, outbound = runner.notices, runner.outbound
+        notices, outbound, queued = runner.notices, runner.outbound, runner.queued
         session.refresh(run)
         request = session.get(RecordsRequest, run.request_id) if run.request_id else None
         if request is not None:
@@ -361,7 +361,7 @@ class Conversation:
             prompts.extend(flow_engine.prompts(self.flow, ctx))
         else:
             prompts.append(self._notice(say("run_done", request=request)))
-        return Reply(prompts=prompts, outbound=outbound, accepted=True)
+        return Reply(prompts=prompts, outbound=outbound, accepted=True, queued=list(queued))
 
     def _answer_consult(self, answer: Answer, inbound_key: str | None) -> Reply:
         consult_id = parse_consult(answer.ref) or 0
