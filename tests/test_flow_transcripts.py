@@ -414,7 +414,8 @@ def test_client_contact_details_entered_in_chat_are_encrypted_at_rest(tmp_path, 
     alex.answers({**INTAKE, **contact, "client_email": "not an email"})
     assert "doesn't look like an email" in alex.question.error
     alex.answers({**INTAKE, **contact})
-    alex.sees("Dear AB-17")  # letters are stored, so they greet by label; the clinician adds the name when sending
+    # with client details on, the draft in chat greets the client by name; the stored copy keeps a placeholder
+    alex.sees("Dear Maria Lopez,")
     row = request_row(conversation)
     assert decrypt_contact(Fernet(key), row.client_contact) == {
         "name": "Maria Lopez",

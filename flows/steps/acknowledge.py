@@ -39,7 +39,7 @@ class AcknowledgeSteps:
             ]
         if value != "sent_today":
             return []
-        body = drafting.draft("acknowledgement", ctx.request, ctx.practice, ctx.today)
+        body = drafting.draft("acknowledgement", ctx.request, ctx.practice, ctx.today, stored=True)
         return [
             Effect("save_draft", {"kind": "acknowledgement", "body": body, "sent_on": ctx.today}),
             Effect("update_request", {"acknowledged_on": ctx.today, "status": "acknowledged"}),
@@ -75,7 +75,7 @@ class AcknowledgeSteps:
         return read_date(raw, not_before=ctx.request.received_on, not_after=ctx.today, what=t("w_ack_date"))
 
     def record_acknowledgement_date(self, ctx: Ctx, value: date) -> list[Effect]:
-        body = drafting.draft("acknowledgement", ctx.request, ctx.practice, value)
+        body = drafting.draft("acknowledgement", ctx.request, ctx.practice, value, stored=True)
         return [
             Effect("save_draft", {"kind": "acknowledgement", "body": body, "sent_on": value}),
             Effect("update_request", {"acknowledged_on": value, "status": "acknowledged"}),
@@ -107,7 +107,7 @@ class AcknowledgeSteps:
     def record_email_risk(self, ctx: Ctx, value: str) -> list[Effect]:
         if value != "confirmed":
             return []
-        body = drafting.draft("email_risk_notice", ctx.request, ctx.practice, ctx.today)
+        body = drafting.draft("email_risk_notice", ctx.request, ctx.practice, ctx.today, stored=True)
         return [
             Effect("save_draft", {"kind": "email_risk_notice", "body": body, "sent_on": ctx.today}),
             Effect("update_request", {"email_risk_accepted_on": ctx.today}),

@@ -129,7 +129,7 @@ class DecisionSteps:
         if value != "sent":
             return []
         r = ctx.request
-        body = drafting.draft("release_cover", r, ctx.practice, ctx.today)
+        body = drafting.draft("release_cover", r, ctx.practice, ctx.today, stored=True)
         released_on = date.fromisoformat(r.release["released_on"]) if r.release.get("released_on") else ctx.today
         return [
             Effect("save_draft", {"kind": "release_cover", "body": body, "sent_on": ctx.today}),
@@ -208,7 +208,11 @@ class DecisionSteps:
         effects = [
             Effect(
                 "save_draft",
-                {"kind": kind, "body": drafting.draft(kind, r, ctx.practice, ctx.today), "sent_on": ctx.today},
+                {
+                    "kind": kind,
+                    "body": drafting.draft(kind, r, ctx.practice, ctx.today, stored=True),
+                    "sent_on": ctx.today,
+                },
             )
         ]
         fields: dict[str, Any] = {
@@ -221,7 +225,7 @@ class DecisionSteps:
                     "save_draft",
                     {
                         "kind": "release_cover",
-                        "body": drafting.draft("release_cover", r, ctx.practice, ctx.today),
+                        "body": drafting.draft("release_cover", r, ctx.practice, ctx.today, stored=True),
                         "sent_on": ctx.today,
                     },
                 )

@@ -136,7 +136,7 @@ class TimeframeSteps:
         if value != "sent":
             return []
         extra = self.extension_context(ctx)
-        body = drafting.draft("extension_notice", ctx.request, ctx.practice, ctx.today, **extra)
+        body = drafting.draft("extension_notice", ctx.request, ctx.practice, ctx.today, stored=True, **extra)
         return [
             Effect("save_draft", {"kind": "extension_notice", "body": body, "sent_on": ctx.today}),
             Effect(
