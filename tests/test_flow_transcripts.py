@@ -209,8 +209,8 @@ def test_a_copy_sent_to_a_third_party_needs_the_signed_direction_before_release(
     start_request(alex, third_party="yes")
     alex.answers("sent_today")
     assert alex.step == "direction"
-    alex.sees("written, signed direction")
-    alex.answers("not yet")
+    alex.sees("signed, written direction", "HIPAA authorization")
+    alex.answers({"recipient": "Dr. Lee Park", "kind": "ehr_electronic", "on_file": "no"})
     alex.answers("on_track")
     alex.answers("2026-11-20")
     alex.answers(ALL_REVIEW)

@@ -146,7 +146,7 @@ def check_denial(request: RecordsRequest, practice: PracticeSettings, values: di
     """Refuse a denial the law would not accept (e.g. no privacy contact phone), naming what is missing."""
     kind = values.get("letter") or "denial"
     probe = RecordsRequest.model_validate(request.model_dump())
-    probe.denial = {k: values.get(k) for k in ("grounds", "withheld", "explanation")}
+    probe.denial = {k: values.get(k) for k in ("grounds", "withheld", "explanation", "items", "duration")}
     # a partial denial's "what we are providing" comes on the next form: stand in for it here
     probe.release = {**(request.release or {}), "included": (request.release or {}).get("included") or "-"}
     try:

@@ -131,11 +131,4 @@ class AcknowledgeSteps:
         pending = bool(ctx.request.third_party_direction) and "direction" not in ctx.state.answers
         return pending and self.acked(ctx) and self.email_settled(ctx)
 
-    def ask_direction(self, ctx: Ctx) -> list[Prompt]:
-        return [ask(ctx, "choice", t("direction"), choices=choices("direction", ("on_file", "not_yet")))]
-
-    def read_direction(self, ctx: Ctx, raw: Any) -> str:
-        return read_choice(raw, choices("direction", ("on_file", "not_yet")))
-
-    def record_direction(self, ctx: Ctx, value: str) -> list[Effect]:
-        return [Effect("update_request", {"direction_on_file": value == "on_file"})]
+    # the direction step itself (recipient, kind of copy, document on file) is in flows/steps/rights.py
