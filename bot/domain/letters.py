@@ -80,6 +80,16 @@ DENIAL_GROUNDS: dict[str, bool] = {
     # the minor the right (45 CFR 164.502(g)(3); Cal. HSC 123115(a)): not a 164.524(a)(3) ground, so no review.
     "minor_holds_right": False,
 }
+# The rule behind each ground, for the case file (reference sheet §2, §3, §7).
+GROUND_CITATIONS: dict[str, str] = {
+    "psychotherapy_notes": "45 CFR 164.524(a)(1)(i), (a)(2)(i)",
+    "litigation": "45 CFR 164.524(a)(1)(ii), (a)(2)(i)",
+    "confidential_source": "45 CFR 164.524(a)(2)(v)",
+    "endanger_life": "45 CFR 164.524(a)(3)(i)",
+    "harm_to_other_person": "45 CFR 164.524(a)(3)(ii)",
+    "personal_representative_harm": "45 CFR 164.524(a)(3)(iii)",
+    "minor_holds_right": "45 CFR 164.502(g)(3)",
+}
 REQUESTERS = ("client", "parent_of_minor", "personal_representative")
 DIRECTED_KINDS = ("ehr_electronic", "authorization")
 # The rule whose one extension is being taken (deadlines: RuleDue.extension_key) decides the notice's words.

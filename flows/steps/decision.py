@@ -183,6 +183,10 @@ class DecisionSteps:
         values = read_form(raw, self.denial_fields(ctx))
         if not values["grounds"]:
             raise Invalid(t("no_grounds"), fields={"grounds": t("no_grounds")})
+        required = self.representative_ground(ctx)  # type: ignore[attr-defined]
+        if required and required not in values["grounds"]:
+            reason = rights.t("needs_ground", ground_label=t("label", group="ground", value=required))
+            raise Invalid(reason, fields={"grounds": reason})
         reviewable = any(g in REVIEWABLE_GROUNDS for g in values["grounds"])
         if reviewable and not values.get("reviewer"):
             raise Invalid(t("needs_reviewer"), fields={"reviewer": t("needs_reviewer")})
@@ -199,10 +203,6 @@ class DecisionSteps:
         if full and not set(values["grounds"]) & WHOLE_RECORD_GROUNDS:
             # these grounds reach only part of a record: the rest must still be provided (164.524(d)(1))
             raise Invalid(t("full_denial_needs_whole_ground"), fields={"grounds": t("full_denial_needs_whole_ground")})
-        required = self.representative_ground(ctx)  # type: ignore[attr-defined]
-        if required and required not in values["grounds"]:
-            reason = rights.t("needs_ground", ground_label=t("label", group="ground", value=required))
-            raise Invalid(reason, fields={"grounds": reason})
         client_harm = "endanger_life" in values["grounds"]
         if client_harm and ctx.request.jurisdiction == "TX" and not values.get("duration"):
             raise Invalid(rights.t("needs_duration"), fields={"duration": rights.t("needs_duration")})
