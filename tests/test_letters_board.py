@@ -415,6 +415,8 @@ def test_a_contact_given_as_a_title_reads_as_our_title_and_a_person_reads_as_the
     )
     named = draft_letter("acknowledgement", **CONTEXT)
     assert "please contact Dr. Ana Ruiz at 555-0100." in named
+    both = draft_letter("acknowledgement", **{**CONTEXT, "contact_name": "Dana Brooks, Privacy Officer"})
+    assert "please contact Dana Brooks, Privacy Officer at 555-0100." in both
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

@@ -266,6 +266,20 @@ def test_washington_extension_notice_states_washingtons_rule_not_hipaas(tmp_path
     assert "one extension of up to 30 days" not in alex.texts
 
 
+def test_a_california_inspection_deadline_names_the_calendar_it_counted_on(tmp_path):
+    conversation = open_conversation(tmp_path, date(2026, 11, 24), jurisdiction="CA")
+    alex = Person(conversation, "Alex")
+    start_request(alex, access_type="inspect", received_on="2026-11-24")
+    alex.answers("sent_today")
+    assert alex.step == "timeframe"
+    # Thanksgiving stops the clock; the day after is not on Gov. Code 6700's list, and the notes say both
+    alex.sees(
+        "act by 2026-12-02",
+        "Working days counted on California's statutory holidays on which state offices close (Cal. Gov. Code 6700)",
+        "Day After Thanksgiving (November 27, 2026) counted as a working day",
+    )
+
+
 def test_practice_closed_days_move_the_target_never_the_deadline(tmp_path):
     conversation = open_conversation(tmp_path, TODAY, closed_days=["2026-11-27", "2026-11-26"])
     alex = Person(conversation, "Alex")

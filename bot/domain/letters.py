@@ -365,7 +365,8 @@ def _no_check(ctx: dict[str, Any]) -> None:
 
 def is_title(name: Any) -> bool:
     """A contact given as a role ("Privacy Officer"), which a letter reads as "our Privacy Officer"."""
-    if not isinstance(name, str) or _PERSON_MARKS.match(name.strip()):
+    # "Dr. Ana Ruiz" or "Dana Brooks, Privacy Officer" is a person (with a title), read as written
+    if not isinstance(name, str) or _PERSON_MARKS.match(name.strip()) or "," in name:
         return False
     return bool(_TITLE_WORDS.search(name))
 
