@@ -397,6 +397,21 @@ def test_a_paper_copy_to_an_attorney_needs_a_hipaa_authorization_and_names_the_a
     assert_renders_as_markdown(cover)
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_before_the_kind_of_directed_copy_is_known_the_acknowledgement_says_when_an_authorization_is_needed(language):
+    ack = draft_letter("acknowledgement", language, **{**CONTEXT, "third_party": True, "recipient": None})
+    expected = {
+        "en": "**When:** we will send it to the person you named by March 20, 2026, once we have your signed, written "
+        "direction naming them and where to send it (if the records are not kept in our electronic health record, we "
+        "need a signed HIPAA authorization form instead, which we can send you).",
+        "es": "**Cuándo:** lo enviaremos a la persona que usted indicó a más tardar el 20 de marzo de 2026, una vez que "
+        "tengamos su autorización por escrito y firmada, con el nombre de esa persona y adónde enviarlo (si el "
+        "expediente no se guarda en nuestro registro electrónico de salud, necesitamos en su lugar un formulario de "
+        "autorización HIPAA firmado, que podemos enviarle).",
+    }
+    assert expected[language] in paragraphs(ack)
+
+
 def test_an_electronic_ehr_copy_to_a_third_party_rests_on_the_clients_signed_direction():
     context = {**CONTEXT, "third_party": True, "recipient": "Dr. Lee Park", "directed_kind": "ehr_electronic"}
     ack = draft_letter("acknowledgement", **context)

@@ -294,7 +294,8 @@ def request_context(request: RecordsRequest, practice: PracticeSettings | None =
     direction = (request.release or {}).get("direction") or {}
     if request.third_party_direction:
         ctx["recipient"] = direction.get("recipient")
-        ctx["directed_kind"] = direction.get("kind")
+        # after Ciox v. Azar a paper copy is never under the client's direction: it needs a HIPAA authorization
+        ctx["directed_kind"] = direction.get("kind") or ("authorization" if request.form == "paper" else None)
     if practice is not None:
         ctx["practice_name"] = practice.name
         if practice.privacy_contact is not None:

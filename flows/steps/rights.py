@@ -170,7 +170,14 @@ class RightsSteps:
     def direction_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
         return (
             FormField("recipient", t("f_recipient"), "text", max_length=120),
-            FormField("kind", t("f_directed_kind"), "choice", options("directed", DIRECTED_KINDS)),
+            # a paper copy is never under the client's direction after Ciox v. Azar: it needs an authorization
+            FormField(
+                "kind",
+                t("f_directed_kind"),
+                "choice",
+                options("directed", DIRECTED_KINDS),
+                default="authorization" if ctx.request.form == "paper" else None,
+            ),
             FormField("on_file", t("f_direction_on_file", kind=None), "choice", options("on_file", ("no", "yes"))),
         )
 
