@@ -209,8 +209,8 @@ def test_a_copy_sent_to_a_third_party_needs_the_signed_direction_before_release(
     start_request(alex, third_party="yes")
     alex.answers("sent_today")
     assert alex.step == "direction"
-    alex.sees("written, signed direction")
-    alex.answers("not yet")
+    alex.sees("signed, written direction", "HIPAA authorization")
+    alex.answers({"recipient": "Dr. Lee Park", "kind": "ehr_electronic", "on_file": "no"})
     alex.answers("on_track")
     alex.answers("2026-11-20")
     alex.answers(ALL_REVIEW)
@@ -414,7 +414,8 @@ def test_client_contact_details_entered_in_chat_are_encrypted_at_rest(tmp_path, 
     alex.answers({**INTAKE, **contact, "client_email": "not an email"})
     assert "doesn't look like an email" in alex.question.error
     alex.answers({**INTAKE, **contact})
-    alex.sees("Dear AB-17")  # letters are stored, so they greet by label; the clinician adds the name when sending
+    # with client details on, the draft in chat greets the client by name; the stored copy keeps a placeholder
+    alex.sees("Dear Maria Lopez,")
     row = request_row(conversation)
     assert decrypt_contact(Fernet(key), row.client_contact) == {
         "name": "Maria Lopez",
