@@ -12,7 +12,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-
 MODAL = {
     "type": "modal",
     "callback_id": "rr_form",
