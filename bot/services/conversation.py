@@ -22,6 +22,7 @@ from bot.prompts import Answer, Choice, Prompt, Reply
 from bot.services import audit, consults, requests
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
 from bot.services.reminders import plan_reminders
+from bot.services.secrets import client_name
 from bot.store import Consult, FlowRun, InboundKey, Member, RecordsRequest, session_scope, utcnow
 from bot.text import say
 from flows.records_request import FLOWS, RecordsRequestFlow
@@ -471,6 +472,7 @@ class Conversation:
             consults=found,
             consulted=consulted,
             can_email=bool(self.env and self.env.smtp_host),
+            client_name=lambda: client_name(request.client_contact if request else None),
         )
 
     def _member(self, session: Session, name: str) -> Member | None:
