@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ from bot.adapters.slack.ids import (
     block_id,
     ref_of,
 )
+from bot.adapters.slack.inbound import metadata_ref, payload_problem
 from bot.config import PracticeSettings
 from bot.prompts import Answer, Prompt, Reply
 from bot.text import say
@@ -244,8 +244,8 @@ class SlackAdapter:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
-        if action_of(action.get("action_id", "")) is Action.check:
-            return  # a tick in a checklist: Slack keeps it in the message state until Done
+        if action_of(action.get("action_id", "")) is Action.check or payload_problem(body):
+            return  # a tick in a checklist: Slack keeps it in the message state until Done (or nobody clicked)
         self.spawn(self.handle_action(body, action))
 
     async def handle_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -317,14 +317,14 @@ class SlackAdapter:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any]
     ) -> None:
         """Field errors go back on the ack (response_action=errors, under the field); a good form closes and runs on."""
-        user = body["user"]["id"]
+        user = (body.get("user") or {}).get("id", "")
         actor = self.directory.member(user)
         values = blocks.form_values(view.get("state", {}).get("values", {}))
         first_field = next(iter(values), None)
         if actor is None:
             await ack(response_action="errors", errors={first_field: say("slack.not_a_member")} if first_field else {})
             return
-        ref = str(json.loads(view.get("private_metadata") or "{}").get("ref", ""))
+        ref = metadata_ref(view) or ""
         errors = await self._run_before_ack(self.conversation.validate_form, ref, values) if ref else {}
         if errors:
             shown = {
