@@ -22,7 +22,6 @@ from bot.prompts import Answer, Choice, Prompt, Reply
 from bot.services import audit, consults, requests
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
 from bot.services.reminders import plan_reminders
-from bot.services.secrets import client_name
 from bot.store import Consult, FlowRun, InboundKey, Member, RecordsRequest, session_scope, utcnow
 from bot.text import say
 from flows.records_request import FLOWS, RecordsRequestFlow
@@ -472,7 +471,7 @@ class Conversation:
             consults=found,
             consulted=consulted,
             can_email=bool(self.env and self.env.smtp_host),
-            client_name=lambda: client_name(request.client_contact if request else None),
+            client_name=lambda: _client_name(request),
         )
 
     def _member(self, session: Session, name: str) -> Member | None:
@@ -510,6 +509,13 @@ def _encrypt_with_configured_key(contact: dict[str, str]) -> str:
     from bot.services.secrets import encrypt_contact, load_fernet
 
     return encrypt_contact(load_fernet(load_env()), contact)
+
+
+def _client_name(request: RecordsRequest | None) -> str:
+    """The client's name sealed in the request ("" when none is kept), opened only when a check asks for it."""
+    from bot.services.secrets import client_name
+
+    return client_name(request.client_contact if request else None)
 
 
 class _Stale(Exception):

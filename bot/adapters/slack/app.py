@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +32,7 @@ from bot.adapters.slack.ids import (
     block_id,
     ref_of,
 )
-from bot.adapters.slack.inbound import metadata_ref, payload_problem
+from bot.adapters.slack.inbound import payload_problem
 from bot.config import PracticeSettings
 from bot.prompts import Answer, Prompt, Reply
 from bot.text import say
@@ -317,14 +318,14 @@ class SlackAdapter:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any]
     ) -> None:
         """Field errors go back on the ack (response_action=errors, under the field); a good form closes and runs on."""
-        user = (body.get("user") or {}).get("id", "")
+        user = body["user"]["id"]
         actor = self.directory.member(user)
         values = blocks.form_values(view.get("state", {}).get("values", {}))
         first_field = next(iter(values), None)
         if actor is None:
             await ack(response_action="errors", errors={first_field: say("slack.not_a_member")} if first_field else {})
             return
-        ref = metadata_ref(view) or ""
+        ref = str(json.loads(view.get("private_metadata") or "{}").get("ref", ""))
         errors = await self._run_before_ack(self.conversation.validate_form, ref, values) if ref else {}
         if errors:
             shown = {
