@@ -39,6 +39,7 @@ class EnvSettings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str | None = None
+    slack_api_timeout: float = 10.0  # seconds for one Web API call; a slower answer is retried from the outbox
     port: int = 3000
     poll_interval_seconds: float = 15.0
     smtp_host: str | None = None
@@ -46,6 +47,11 @@ class EnvSettings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_from: str | None = None
+
+    @property
+    def chat_platforms(self) -> tuple[str, ...]:
+        """The chat platforms messages can be delivered through: those whose sending credentials are set."""
+        return ("slack",) if self.slack_bot_token else ()
 
 
 class Member(BaseModel):

@@ -8,6 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.prompts import Prompt
+from bot.refs import RunRef
 
 if TYPE_CHECKING:
     from bot.config import PracticeSettings
@@ -89,7 +90,7 @@ class Ctx:
     client_name: Callable[[], str] = field(default=lambda: "")
 
     def ref(self) -> str:
-        return f"run:{self.run_id}:{self.state.step}:{self.state.version}"
+        return str(RunRef(self.run_id, self.state.step, self.state.version))
 
 
 @dataclass(frozen=True)
