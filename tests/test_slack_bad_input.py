@@ -11,11 +11,9 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from bot.store import RecordsRequest
-from tests import test_slack_http
 from tests.fakes.slack_api import block_action, event_callback, intake_values, sign, view_submission
-from tests.test_slack_http import SECRET, Bot, open_intake
+from tests.slack_bot import SECRET, Bot, open_intake
 
-bot = test_slack_http.bot  # the fixture: the service, signed requests, a fake Slack Web API on localhost
 TEN_THOUSAND_DIGITS = "1" * 10240
 
 
