@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 def doctor() -> None:
     """Check settings, the database, Slack (token, records channel, members) and SMTP; exit 1 if anything needs fixing."""
+    import os
+
     from bot import text
     from bot.config import SettingsError, load_env, load_practice
     from bot.services.doctor import check_database, check_practice_file, check_smtp, found
@@ -24,12 +26,12 @@ def doctor() -> None:
         findings.append(found(False, "settings", "settings_bad", error="; ".join(str(exc).splitlines())))
         report(findings)
     text.use_practice_templates(practice.templates_dir)
-    findings.append(check_practice_file(env))
-    findings.append(check_database(env))
+    os.environ.setdefault("PGCONNECT_TIMEOUT", "5")  # a PostgreSQL host that never answers: a line in seconds
+    findings += [check_practice_file(env), check_database(env)]
 
     from bot.adapters.slack.doctor import check_slack
 
-    findings.extend(check_slack(env, practice))
+    findings += check_slack(env, practice)
     smtp = check_smtp(env)
     if smtp is not None:
         findings.append(smtp)
