@@ -42,6 +42,8 @@ def test_the_client_label_is_found_in_a_question_through_accents_case_and_invisi
     assert names_label("Should a\u200bb-17 get the notes?", "AB-17")
     assert names_label("Is JOSÉ-4 ready?", "Jose-4")
     assert names_label("Is j\u200bd ready?", "JD") and not names_label("adjusted notes", "JD")
+    assert names_label("Is A.B. 17 ready?", "AB-17") and not names_label("Is AB-170 ready?", "AB-17")
+    assert not names_label("Is the annual summary due?", "Ann")  # only the whole word
 
 
 @pytest.mark.parametrize(

@@ -65,11 +65,9 @@ def names_label(text: str, label: str) -> bool:
     wanted = _NOT_WORDS.sub("", normalise(label))
     if len(wanted) < 2:  # one letter identifies no one, and would block every question with "a" in it
         return False
-    said = normalise(text)
-    if len(wanted) >= 3:
-        return wanted in _NOT_WORDS.sub("", said)
-    # a very short label ("A", "JD") would match inside ordinary words: only a whole word counts
-    return re.search(rf"(?<!{_WORD}){re.escape(wanted)}(?!{_WORD})", said) is not None
+    # any spacing or punctuation inside it (ab17, a.b. 17), but only as a whole word: "Ann" is not in "annual"
+    spaced = "[^0-9a-z]*".join(map(re.escape, wanted))
+    return re.search(rf"(?<!{_WORD}){spaced}(?!{_WORD})", normalise(text)) is not None
 
 
 def looks_identifying(label: str) -> bool:
