@@ -101,3 +101,14 @@ def test_the_checks_know_a_request_from_a_person():
     assert details_in("Calle Mayor 12", today=TODAY) == ("address",)
     assert details_in("Is Li ready?", today=TODAY, names=["Li Wu"]) == ()  # a two-letter part alone is no name
     assert details_in("Is li wu ready?", today=TODAY, names=["Li Wu"]) == ("name",)
+
+
+def test_a_name_sealed_with_another_key_leaves_the_other_checks_working(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECORDS_BOT_KEY", Fernet.generate_key().decode())
+    alex = Person(open_conversation(tmp_path, TODAY, phi_in_chat=True), "Alex")
+    at_the_consult_question(alex, client_name="María López", client_email="", client_address="")
+    monkeypatch.setenv("RECORDS_BOT_KEY", Fernet.generate_key().decode())  # the key was changed since
+    alex.answers("Write to maria@example.org?")
+    assert alex.step == "consult_question" and "an email address" in alex.question.error
+    alex.answers("Should the client get the process notes?")
+    assert alex.step == "consult"

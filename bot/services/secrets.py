@@ -86,10 +86,11 @@ def decrypt_contact(fernet: Fernet, token: str | None) -> dict[str, str]:
 
 
 def client_name(token: str | None) -> str:
-    """The client's name sealed in token, opened with the configured key; "" when none is kept or it can't be read."""
+    """The client's name sealed in token, opened with the configured key; "" when none is kept or it can't be read
+    (a wrong or unreadable key: the export says so; a consult question is still checked for everything else)."""
     if not token:
         return ""
     try:
         return decrypt_contact(load_fernet(load_env()), token).get("name", "")
-    except ContactUnreadable:
+    except (ContactUnreadable, SettingsError):
         return ""
