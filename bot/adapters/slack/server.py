@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
@@ -12,6 +13,18 @@ from bot.adapters.slack.inbound import malformed
 
 EVENTS_PATH = "/slack/events"
 log = logging.getLogger("records_bot.slack")
+
+
+class OneLineForUnparsableHTTP(logging.Filter):
+    """aiohttp answers a request it cannot parse (a header over 8190 bytes, say a 10,240-digit timestamp) with 400
+    itself, but logs it as an error with a traceback: make that the one warning line any malformed request gets."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, BadHttpMessage):
+            record.msg, record.args = "refused a malformed HTTP request: %s", (type(error).__name__,)
+            record.exc_info, record.exc_text, record.levelno, record.levelname = None, None, logging.WARNING, "WARNING"
+        return True
 
 
 def add_routes(web_app: web.Application, bolt: AsyncApp, path: str = EVENTS_PATH) -> None:
@@ -30,3 +43,6 @@ def add_routes(web_app: web.Application, bolt: AsyncApp, path: str = EVENTS_PATH
         return await to_aiohttp_response(bolt_response)
 
     web_app.router.add_post(path, slack_events)
+    aiohttp_server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, OneLineForUnparsableHTTP) for f in aiohttp_server.filters):
+        aiohttp_server.addFilter(OneLineForUnparsableHTTP())
