@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,6 +48,16 @@ class SenderPort(Protocol):
     def form_shown(self, row_id: int, shown: int) -> None: ...
 
     def form_not_shown(self, row_id: int) -> None: ...
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -97,6 +108,11 @@ class OutboxSender:
 
     async def run_forever(self) -> None:
         self._wake = asyncio.Event()
+        host = self.worker.rpartition(":")[0]
+        if host:
+            released = await self._run(outbox.release_dead_local, self.engine, host, process_alive)
+            if released:
+                log.warning("%d message(s) left mid-send by a stopped process on this host go out again", released)
         while True:
             try:
                 await self.send_due()

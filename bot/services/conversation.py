@@ -20,7 +20,7 @@ from bot.config import EnvSettings, PracticeSettings
 from bot.delivery.routing import Router
 from bot.engine import Ctx, Invalid, RunState
 from bot.prompts import Answer, Choice, Origin, Prompt, Reply
-from bot.refs import REFERENCE, RunRef, parse_consult, parse_offer, resume_ref
+from bot.refs import REFERENCE, RunRef, parse_consult, parse_offer, parse_resume, resume_ref
 from bot.services import audit, consults, requests
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
 from bot.services.reminders import plan_reminders
@@ -98,6 +98,9 @@ class Conversation:
             return self._answer_consult(answer, inbound_key)
         if parse_offer(answer.ref) is not None:
             return self._answer_offer(answer, inbound_key)
+        resumed = parse_resume(answer.ref)
+        if resumed:  # "next action" on a request (the Home tab): its current step, where the conversation goes on
+            return self.command(answer.actor, f"resume {resumed}", inbound_key=inbound_key)
         ref = RunRef.parse(answer.ref)
         if ref is None:
             return Reply(prompts=[self._notice(say("unknown_ref"))])
@@ -323,7 +326,10 @@ class Conversation:
             result = flow_engine.advance(self.flow, ctx, raw)
         except Invalid as exc:
             prompts = flow_engine.prompts(self.flow, ctx)
-            return Reply(prompts=[replace(p, error=exc.reason) for p in prompts if p.kind != "notice"])
+            fields = dict(exc.fields or {})
+            return Reply(
+                prompts=[replace(p, error=exc.reason, field_errors=fields) for p in prompts if p.kind != "notice"]
+            )
         # optimistic lock: only one answer may move a run from this version
         moved = session.execute(
             update(FlowRun)
@@ -475,6 +481,7 @@ class Conversation:
             actor=member.name,
         )
         session.execute(update(FlowRun).where(col(FlowRun.request_id) == request.id).values(status="cancelled"))
+        plan_reminders(session, request, self.practice, now=utcnow())  # retires every reminder still pending
         # colleagues asked about it are not nudged about a request that no longer exists
         session.execute(
             update(Consult)

@@ -144,6 +144,10 @@ class FakeSlackAPI:
             failure = _Failure(status, error, retry_after, times, delay, text_body, where)
             self._failures.setdefault(method, []).append(failure)
 
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
     def delivered(self, method: str = "chat.postMessage") -> list[Call]:
         """The calls to method that Slack would have carried out (answered ok)."""
         return [c for c in self.calls_to(method) if c.ok]

@@ -33,7 +33,7 @@ from bot.adapters.slack.ids import (
 from bot.adapters.slack.inbound import payload_problem
 from bot.config import PracticeSettings
 from bot.prompts import Answer, Origin, Prompt, Reply
-from bot.refs import RunRef, parse_resume
+from bot.refs import RunRef
 from bot.text import say
 
 log = logging.getLogger("records_bot.slack")
@@ -304,12 +304,6 @@ class SlackAdapter:
                 return
             value, label = read_action(act, action, body, ref)
             key = f"{container.get('message_ts') or container.get('view_id')}:{action['action_id']}:{action.get('action_ts')}"
-            resumed = parse_resume(ref)
-            if resumed:  # "next action" on the Home tab: pick the run up in the DM
-                origin = Origin("slack", user, hold_form=bool(trigger))
-                reply = await self._run(self.conversation.command, origin, f"resume {resumed}", inbound_key=key)
-                await self._show_reply(user, channel, reply, trigger)
-                return
             message = None
             if container.get("type") == "message" and container.get("message_ts") and channel:
                 shown = body.get("message") or {}

@@ -128,6 +128,7 @@ def retire_stale(session: Session, request: RecordsRequest) -> None:
         for_due = (row.payload or {}).get("for_due")
         stale = (
             (finished and row.kind != "followup")
+            or request.status in ("cancelled", "closed")  # a closed request keeps no follow-up either
             or (row.kind == "ack" and request.acknowledged_on is not None)
             or (row.kind in ("before", "overdue") and for_due not in (None, due))
             or (row.kind == "extension" and (for_due not in (None, original) or not extension_allowed(request)))
