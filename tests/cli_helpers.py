@@ -14,8 +14,8 @@ def run_cli(tmp_path, db_url, *args, **extra_env):
         DATABASE_URL=db_url,
         PRACTICE_FILE=str(tmp_path / "no-such-practice.toml"),
         PYTHONPATH=ROOT + os.pathsep + env.get("PYTHONPATH", ""),
-        **extra_env,
     )
+    env.update(extra_env)  # may name a PRACTICE_FILE of its own
     return subprocess.run(
         [sys.executable, "-c", "from bot.cli import main; main()", *args],
         cwd=tmp_path,

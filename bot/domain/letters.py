@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot import text
+from bot.domain.phi import names_label
 
 if TYPE_CHECKING:
     from bot.config import PracticeSettings
@@ -335,8 +336,7 @@ def _withheld_complete(withheld: Any) -> bool:
 def _refuse_labels(kind: str, labels: list[str], context: Mapping[str, Any]) -> None:
     """A PHI-free note may not carry the client's label anywhere in its free text."""
     written = " ".join(str(v) for v in context.values() if isinstance(v, str))
-    # whole-word match, so a short label such as initials does not trip on ordinary words
-    if any(re.search(rf"(?<!\w){re.escape(label.strip())}(?!\w)", written, re.IGNORECASE) for label in labels):
+    if any(names_label(written, label) for label in labels):
         raise LetterNotAllowed(kind, text.say("letters.label_in_note", kind=kind))
 
 

@@ -524,6 +524,7 @@ class Conversation:
             consults=found,
             consulted=consulted,
             can_email=bool(self.env and self.env.smtp_host),
+            client_name=lambda: _client_name(request),
         )
 
     def _member(self, session: Session, actor: Actor) -> Member | None:
@@ -604,6 +605,13 @@ def _encrypt_with_configured_key(contact: dict[str, str]) -> str:
     from bot.services.secrets import encrypt_contact, load_fernet
 
     return encrypt_contact(load_fernet(load_env()), contact)
+
+
+def _client_name(request: RecordsRequest | None) -> str:
+    """The client's name sealed in the request ("" when none is kept), opened only when a check asks for it."""
+    from bot.services.secrets import client_name
+
+    return client_name(request.client_contact if request else None)
 
 
 class _Stale(Exception):

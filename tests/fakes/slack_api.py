@@ -90,6 +90,11 @@ class FakeSlackAPI:
         self.calls: list[Call] = []
         self.counts: Counter[str] = Counter()
         self.socket_url: str | None = None  # what apps.connections.open hands out
+        # what conversations.info/list and users.info know: channels by id; users not listed here all exist
+        self.channels: dict[str, dict[str, Any]] = {
+            "C_RECORDS": {"id": "C_RECORDS", "name": "records", "is_member": True}
+        }
+        self.unknown_users: set[str] = set()
         self.record = record
         self._failures: dict[str, list[_Failure]] = {}
         self._lock = threading.Lock()
@@ -247,7 +252,14 @@ class FakeSlackAPI:
             return ok | {"channel": {"id": "D" + users.removeprefix("U")}}
         if method == "users.info":
             user = args.get("user", "")
+            if user in self.unknown_users:
+                return {"ok": False, "error": "user_not_found"}
             return ok | {"user": {"id": user, "team_id": TEAM_ID, "name": user.lower(), "is_bot": False}}
+        if method == "conversations.info":
+            channel = self.channels.get(args.get("channel", ""))
+            return ok | {"channel": channel} if channel else {"ok": False, "error": "channel_not_found"}
+        if method == "conversations.list":
+            return ok | {"channels": list(self.channels.values()), "response_metadata": {"next_cursor": ""}}
         if method == "apps.connections.open":
             if not self.socket_url:
                 return {"ok": False, "error": "socket_mode_not_enabled"}

@@ -30,6 +30,7 @@ from bot.adapters.slack.ids import (
     block_id,
     ref_of,
 )
+from bot.adapters.slack.inbound import payload_problem
 from bot.config import PracticeSettings
 from bot.prompts import Answer, Origin, Prompt, Reply
 from bot.refs import RunRef
@@ -280,8 +281,8 @@ class SlackAdapter:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
-        if action_of(action.get("action_id", "")) is Action.check:
-            return  # a tick in a checklist: Slack keeps it in the message state until Done
+        if action_of(action.get("action_id", "")) is Action.check or payload_problem(body):
+            return  # a tick in a checklist: Slack keeps it in the message state until Done (or nobody clicked)
         self.spawn(self.handle_action(body, action))
 
     async def handle_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
