@@ -63,7 +63,7 @@ class ServerThread:
 
     def start(self) -> int:
         self._thread.start()
-        return asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        return asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(60)  # slow under a loaded CI
 
     async def _start(self) -> int:
         self._runner = web.AppRunner(self.app, access_log=None)
@@ -75,7 +75,7 @@ class ServerThread:
 
     def stop(self) -> None:
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
 
