@@ -65,6 +65,7 @@ def claim_due(
     limit: int = 50,
     lease: timedelta = DEFAULT_LEASE,
     platforms: Sequence[str] | None = None,
+    skip_destinations: Sequence[str] = (),
 ) -> list[OutboxMessage]:
     """Atomically claim up to `limit` due rows (and rows whose sender died mid-send), oldest first.
 
@@ -80,6 +81,8 @@ def claim_due(
     for query in (due, expired):
         if platforms is not None:  # a process claims only what it can send
             query = query.where(OUTBOX.c.platform.in_(list(platforms)))
+        if skip_destinations:  # this process is sending to them already: their next rows wait their turn
+            query = query.where(OUTBOX.c.destination.notin_(list(skip_destinations)))
         query = query.order_by(OUTBOX.c.id).limit(limit)
         halves.append(query.with_for_update(skip_locked=True) if postgres else query)
     ids: list[int] = []

@@ -278,23 +278,6 @@ class Conversation:
             prompts.append(self._notice(say("home_practice", requests=everyone, today=today)))
         return prompts
 
-    def set_surface(self, ref: str, surface: dict[str, Any]) -> None:
-        parsed = RunRef.parse(ref)
-        if parsed:
-            with session_scope(self.engine) as session:
-                run = session.get(FlowRun, parsed.run_id)
-                if run is not None:
-                    run.surface = {**run.surface, **surface}
-                    session.add(run)
-
-    def surface(self, ref: str) -> dict[str, Any]:
-        parsed = RunRef.parse(ref)
-        if not parsed:
-            return {}
-        with session_scope(self.engine) as session:
-            run = session.get(FlowRun, parsed.run_id)
-            return dict(run.surface) if run else {}
-
     def recall(self, platform: str, key: str) -> dict[str, Any] | None:
         """Where to reach someone or something on a platform, as the adapter stored it (a DM channel id...)."""
         with session_scope(self.engine) as session:

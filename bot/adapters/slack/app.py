@@ -7,7 +7,7 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
 from typing import Any, Protocol, cast
 
@@ -94,6 +94,7 @@ class SlackAdapter:
         process_before_response: bool = True,
         work_threads: int = 1,
         background_slots: int = 2,
+        db_executor: Executor | None = None,
     ) -> None:
         self.conversation, self.practice = conversation, practice
         self.client = web_client(token, api_url, api_timeout)
@@ -101,8 +102,11 @@ class SlackAdapter:
         # Two small pools: form checks that hold up an ack never queue behind slow work, and the slow work
         # (database writes, one writer at a time on SQLite anyway) uses few threads so the event loop keeps the GIL.
         self._ack_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-ack")
-        self._work_pool = ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="slack-work")
-        self._urgent_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-urgent")
+        # On SQLite every write goes through one shared thread (db_executor): writers queueing on its lock sleep in
+        # growing steps, which costs far more than waiting a few milliseconds in line.
+        self._own_pools = db_executor is None
+        self._work_pool = db_executor or ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="slack-work")
+        self._urgent_pool = db_executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-urgent")
         self.transport = SlackTransport(self.client, practice, self.directory, conversation, pacer=pacer)
         self.sender = sender  # set by the server once the outbox sender exists
         self._tasks: set[asyncio.Task[None]] = set()
@@ -205,8 +209,9 @@ class SlackAdapter:
 
     def close(self) -> None:
         self._ack_pool.shutdown(wait=False, cancel_futures=True)
-        self._urgent_pool.shutdown(wait=True, cancel_futures=False)
-        self._work_pool.shutdown(wait=True, cancel_futures=False)
+        if self._own_pools:
+            self._urgent_pool.shutdown(wait=True, cancel_futures=False)
+            self._work_pool.shutdown(wait=True, cancel_futures=False)
 
     async def _show_reply(self, user: str, channel: str | None, reply: Reply, trigger_id: str | None) -> None:
         """What the core wrote to the outbox goes out now (a held form opens as a modal first); a reply that

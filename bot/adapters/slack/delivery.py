@@ -18,7 +18,6 @@ from bot.config import PracticeSettings
 from bot.delivery import outbox
 from bot.delivery.sender import DeliveryFailed
 from bot.prompts import Prompt
-from bot.refs import RunRef
 from bot.store import OutboxMessage
 from bot.text import say
 
@@ -26,11 +25,7 @@ log = logging.getLogger("records_bot.slack")
 
 
 class ConversationStore(Protocol):
-    """What the transport keeps in the database: where a run's messages live, each member's DM channel."""
-
-    def surface(self, ref: str) -> dict: ...
-
-    def set_surface(self, ref: str, surface: dict) -> None: ...
+    """What the transport keeps in the database: each member's DM channel."""
 
     def recall(self, platform: str, key: str) -> dict | None: ...
 
@@ -103,8 +98,9 @@ class SlackTransport:
             self._dm[slack_user_id] = channel
         return channel
 
-    async def post(self, channel: str, message: blocks.Message) -> str:
-        await self.pacer.wait(channel)
+    async def post(self, channel: str, message: blocks.Message, *, paced: bool = False) -> str:
+        if paced:  # fan-out to the shared channel keeps to ~1 post a second; a DM follows a person's own clicks
+            await self.pacer.wait(channel)
         response = await self.client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
         return str(response["ts"])
 
@@ -116,19 +112,13 @@ class SlackTransport:
             if index < len(done):
                 continue  # a retry after a partial send: the pieces that went out don't go again
             sent.append(await self.post(channel, message))
-        refs = [p.ref for p in prompts if p.expects_answer and p.ref and RunRef.parse(p.ref)]
-        if refs and sent:
-            surface = dict(await self._run(self.store.surface, refs[-1]) or {})
-            steps = dict(surface.get("steps") or {})
-            steps[refs[-1]] = sent[-1]
-            await self._run(self.store.set_surface, refs[-1], {"channel": channel, "steps": steps})
-        return {"channel": channel, "ts": sent}
+        return {"channel": channel, "ts": sent}  # kept on the outbox row: where each step's message lives
 
     async def _to_channel(self, channel: str, prompts: Sequence[Prompt]) -> dict[str, Any]:
         sent = []
         for message in blocks.render_messages(list(prompts)):
             message = {**message, "blocks": [self._with_mentions(b) for b in message["blocks"]]}
-            sent.append(await self.post(channel, message))
+            sent.append(await self.post(channel, message, paced=True))
         return {"channel": channel, "ts": sent}
 
     async def _update(self, row: OutboxMessage) -> dict[str, Any]:
