@@ -464,7 +464,7 @@ def test_no_answer_to_a_consult_offers_to_ask_someone_else(tmp_path):
         assert session.exec(select(Consult)).one().status == "withdrawn"
 
 
-def test_a_supervisor_can_step_in_and_channel_posts_still_name_the_owner(tmp_path):
+def test_a_supervisor_steps_in_the_owner_gets_the_next_step_and_can_take_the_request_over(tmp_path):
     conversation = open_conversation(tmp_path, TODAY)
     alex, dana, sam = Person(conversation, "Alex"), Person(conversation, "Dana"), Person(conversation, "Sam")
     start_request(alex)
@@ -473,12 +473,21 @@ def test_a_supervisor_can_step_in_and_channel_posts_still_name_the_owner(tmp_pat
     dana.types("resume RR-2026-0001")
     assert dana.step == "acknowledge"
     dana.answers("sent_today")
+    dana.sees("The next step of RR-2026-0001 went to Alex", "take RR-2026-0001")
+    (to_alex,) = [m for m in dana.reply.outbound if m.target == "Alex"]
+    assert "Dana stepped in on RR-2026-0001" in to_alex.prompts[0].text and to_alex.prompts[-1].expects_answer
+    dana.types("take RR-2026-0001")
+    dana.sees("RR-2026-0001 is yours now")
+    assert dana.step == "timeframe"
+    assert [m.target for m in dana.reply.outbound] == ["Alex"], "Alex is told the request moved to Dana"
     dana.answers("extension")
     dana.answers("Records archived offsite")
     dana.answers("2026-12-20")
     dana.answers("sent")
     posts = [m.prompts[0].text for m in dana.reply.outbound if m.target_kind == "channel"]
-    assert posts and "@Alex" in posts[0] and "Dana" not in posts[0]
+    assert posts and "@Dana" in posts[0], "the channel names the owner, now Dana"
+    alex.types("list")
+    alex.sees("You have no open records requests")
 
 
 def test_separately_kept_psychotherapy_notes_never_make_a_full_denial(tmp_path):

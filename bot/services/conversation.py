@@ -19,7 +19,7 @@ from bot.answers import read_choice
 from bot.config import EnvSettings, PracticeSettings
 from bot.delivery.routing import Router
 from bot.engine import Ctx, Invalid, RunState
-from bot.prompts import Answer, Choice, Origin, Prompt, Reply
+from bot.prompts import Answer, Choice, Origin, Outbound, Prompt, Reply
 from bot.refs import REFERENCE, RunRef, parse_consult, parse_offer, parse_resume, resume_ref
 from bot.services import audit, consults, requests
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
@@ -120,6 +120,8 @@ class Conversation:
                 if run.status != "active" or run.step != step or run.version != version:
                     return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
                 reply = self._advance(session, run, member, answer.value)
+                if reply.accepted and run.member_id != member.id:
+                    reply = self._hand_back(session, run, member, reply)
                 return self._finish(session, reply, member, answer.actor, request_id=run.request_id)
         except _Stale:
             return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
@@ -149,7 +151,7 @@ class Conversation:
                 return Reply(
                     prompts=[self._notice(say("settings", practice=self.practice) if allowed else say("admins_only"))]
                 )
-            if verb not in ("status", "resume", "cancel", "extend"):
+            if verb not in ("status", "resume", "cancel", "extend", "take"):
                 return Reply(prompts=[self._notice(say("unknown_command", given=verb))])
             ref = REFERENCE.search(text)
             if not ref:
@@ -168,6 +170,8 @@ class Conversation:
                 return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
             if verb == "extend":
                 reply = self._extend(session, request, member)
+            elif verb == "take":
+                reply = self._take(session, request, member)
             else:
                 reply = self._cancel(session, request, member, text[ref.end() :].strip())
             return self._finish(session, reply, member, actor, request_id=request.id)
@@ -416,6 +420,48 @@ class Conversation:
                 session.refresh(run)
             reply = Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)), accepted=True)
             return self._finish(session, reply, member, answer.actor, request_id=consult.request_id)
+
+    def _hand_back(self, session: Session, run: FlowRun, member: Member, reply: Reply) -> Reply:
+        """A supervisor or admin answered on a colleague's request: the owner is told what changed and gets the next
+        step; the one who stepped in sees what they did and how to take the request over."""
+        owner = session.get(Member, run.member_id) if run.member_id else None
+        request = session.get(RecordsRequest, run.request_id) if run.request_id else None
+        if owner is None or request is None:
+            return reply
+        notices = [p for p in reply.prompts if not p.expects_answer]
+        asking = [p for p in reply.prompts if p.expects_answer]
+        told = self._notice(say("stepped_in", who=member.name, request=request, step=request.step))
+        reply.outbound.append(
+            Outbound(target_kind="member", target=owner.name, prompts=(told, *asking), phi_free=False)
+        )
+        handed = self._notice(say("handed_back", owner=owner.name, request=request, waiting=bool(asking)))
+        return replace(reply, prompts=[*notices, handed])
+
+    def _take(self, session: Session, request: RecordsRequest, member: Member) -> Reply:
+        """A supervisor or admin takes a colleague's request over: theirs from now on (owner, steps, reminders)."""
+        if member.role not in ("supervisor", "admin"):
+            return Reply(prompts=[self._notice(say("take_not_allowed"))])
+        if request.status not in requests.OPEN_STATUSES:
+            return Reply(prompts=[self._notice(say("already_closed", request=request))])
+        before = session.get(Member, request.owner_id) if request.owner_id else None
+        if before is not None and before.id == member.id:
+            return Reply(prompts=[self._notice(say("already_yours", request=request))])
+        requests.update_request(session, request, {"owner_id": member.id}, actor=member.name)
+        session.execute(
+            update(FlowRun)
+            .where(col(FlowRun.request_id) == request.id, col(FlowRun.status) == "active")
+            .values(member_id=member.id, updated_at=utcnow())
+        )
+        run = session.exec(select(FlowRun).where(FlowRun.request_id == request.id, FlowRun.status == "active")).first()
+        prompts = [self._notice(say("taken", request=request))]
+        if run is not None:
+            session.refresh(run)
+            prompts.extend(flow_engine.prompts(self.flow, self._ctx(session, run, member.name)))
+        outbound = []
+        if before is not None:
+            note = self._notice(say("taken_from_you", who=member.name, request=request))
+            outbound.append(Outbound(target_kind="member", target=before.name, prompts=(note,), phi_free=False))
+        return Reply(prompts=prompts, outbound=outbound, accepted=True)
 
     def _resume(self, session: Session, request: RecordsRequest, member: Member) -> Reply:
         run = session.exec(
