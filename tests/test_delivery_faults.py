@@ -171,3 +171,54 @@ def test_a_request_is_kept_when_slack_is_down_for_everything(bot: Bot):
         assert len(session.exec(select(RecordsRequest)).all()) == 1
     assert len(dm_steps(bot)) == 1 and len(channel_posts(bot)) == 1 and nothing_left(bot)
     assert time.monotonic() - started < 15
+
+
+def test_two_senders_on_one_database_send_each_message_once(tmp_path, any_db_url):
+    """Two `serve` processes' senders racing over one outbox (SQLite file or PostgreSQL): each row goes out once."""
+    import asyncio
+    import threading
+
+    from bot.config import PracticeSettings
+    from bot.db import open_database
+    from bot.delivery import outbox
+    from bot.delivery.routing import Router
+    from bot.delivery.sender import OutboxSender
+
+    engine = open_database(any_db_url, auto_upgrade=True)
+    with Session(engine) as session:
+        for n in range(120):
+            outbox.enqueue(
+                session,
+                platform="slack",
+                destination_kind="channel",
+                destination=f"C{n % 15}",
+                purpose="channel",
+                extra={"n": n},
+            )
+        session.commit()
+
+    sent: list[int] = []
+    lock = threading.Lock()
+
+    class Recording:
+        platform = "slack"
+
+        async def send(self, row: OutboxMessage) -> dict[str, Any]:
+            await asyncio.sleep(0.002)
+            with lock:
+                sent.append(row.payload["n"])
+            return {}
+
+    router = Router(PracticeSettings(), ("slack",))
+
+    def run(worker: str) -> None:
+        sender = OutboxSender(engine, router, {"slack": Recording()}, worker=worker)
+        asyncio.run(sender.drain(timeout=30))
+
+    threads = [threading.Thread(target=run, args=(f"host-{n}:{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(sent) == list(range(120)), "every message once, none twice"
+    engine.dispose()

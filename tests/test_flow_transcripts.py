@@ -24,8 +24,9 @@ def start_request(alex: Person, **intake) -> None:
     alex.answers({**INTAKE, **intake})
 
 
-def test_individual_request_from_intake_to_follow_up(tmp_path):
-    conversation = open_conversation(tmp_path, TODAY)
+def test_individual_request_from_intake_to_follow_up(tmp_path, any_db_url):
+    """The whole walk, on SQLite and (with TEST_DATABASE_URL) on PostgreSQL."""
+    conversation = open_conversation(tmp_path, TODAY, db_url=any_db_url)
     alex = Person(conversation, "Alex")
 
     alex.types("/records-request")
@@ -86,6 +87,7 @@ def test_individual_request_from_intake_to_follow_up(tmp_path):
         assert verify(session).ok
         assert session.exec(select(AuditEvent)).all()
         assert session.exec(select(FlowRun)).one().status == "done"
+    conversation.engine.dispose()
 
 
 def test_couples_request_with_a_partner_not_yet_consenting_ends_in_partial_denial(tmp_path):
