@@ -142,12 +142,12 @@ def test_messages_queued_by_one_process_are_sent_by_another(bot: Bot):
     from bot.delivery import outbox
 
     with Session(bot.ctx.engine) as session:
-        for n in range(20):
+        for n in range(20):  # on a platform this test's own server doesn't send, so only the two "hosts" claim
             outbox.enqueue(
                 session,
-                platform="slack",
+                platform="elsewhere",
                 destination_kind="channel",
-                destination="C_RECORDS",
+                destination=f"C_{n}",
                 purpose="channel",
                 extra={"n": n},
             )
@@ -221,4 +221,53 @@ def test_two_senders_on_one_database_send_each_message_once(tmp_path, any_db_url
     for thread in threads:
         thread.join(60)
     assert sorted(sent) == list(range(120)), "every message once, none twice"
+    engine.dispose()
+
+
+def test_a_retried_message_keeps_its_place_before_later_ones_to_the_same_person(tmp_path, any_db_url):
+    """Step 1 fails once (Slack 5xx, or a 429 waiting Retry-After): steps 2 and 3 wait behind it, whoever sends."""
+    import asyncio
+
+    from bot.config import PracticeSettings
+    from bot.db import open_database
+    from bot.delivery import outbox
+    from bot.delivery.routing import Router
+    from bot.delivery.sender import DeliveryFailed, OutboxSender
+
+    engine = open_database(any_db_url, auto_upgrade=True)
+    with Session(engine) as session:
+        for n in (1, 2, 3):
+            outbox.enqueue(
+                session, platform="slack", destination_kind="member", destination="U1", purpose="step", extra={"n": n}
+            )
+        outbox.enqueue(
+            session, platform="slack", destination_kind="member", destination="U2", purpose="step", extra={"n": 9}
+        )
+        session.commit()
+    delivered: list[int] = []
+    failed_once: set[int] = set()
+
+    class FlakyFirst:
+        platform = "slack"
+
+        async def send(self, row: OutboxMessage) -> dict[str, Any]:
+            n = row.payload["n"]
+            if n == 1 and n not in failed_once:
+                failed_once.add(n)
+                raise DeliveryFailed("ratelimited", retry_after=0.3)
+            delivered.append(n)
+            return {}
+
+    router = Router(PracticeSettings(), ("slack",))
+    first = OutboxSender(engine, router, {"slack": FlakyFirst()}, worker="a:1")
+    second = OutboxSender(engine, router, {"slack": FlakyFirst()}, worker="b:2")
+
+    async def both() -> None:
+        await first.send_due()
+        await second.send_due()  # another process: it must not jump ahead of the retry either
+        await first.drain(timeout=10)
+
+    asyncio.run(both())
+    assert delivered.index(9) < delivered.index(2), "another person's message did not wait"
+    assert [n for n in delivered if n != 9] == [1, 2, 3]
     engine.dispose()
