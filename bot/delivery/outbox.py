@@ -77,29 +77,38 @@ def claim_due(
     SELECT skips rows another process has locked (SKIP LOCKED), so several `serve` processes share the outbox.
     """
     now = as_utc(now or utcnow())
-    claimable = or_(
-        and_(OUTBOX.c.status == "pending", OUTBOX.c.due_at <= now),
-        and_(OUTBOX.c.status == "claimed", OUTBOX.c.claimed_until < now),
-    )
-    earlier = OUTBOX.alias("earlier")
+
+    def claimable(table: Any) -> Any:
+        return or_(
+            and_(table.c.status == "pending", table.c.due_at <= now),
+            and_(table.c.status == "claimed", table.c.claimed_until < now),
+        )
+
+    # the candidates are read from an alias: a plain `outbox` inside the UPDATE would correlate to the row being
+    # updated and turn LIMIT into "every row"
+    candidate, earlier = OUTBOX.alias("candidate"), OUTBOX.alias("earlier")
     waiting_before = exists().where(
-        earlier.c.platform == OUTBOX.c.platform,
-        earlier.c.destination == OUTBOX.c.destination,
-        earlier.c.id < OUTBOX.c.id,
+        earlier.c.platform == candidate.c.platform,
+        earlier.c.destination == candidate.c.destination,
+        earlier.c.id < candidate.c.id,
         earlier.c.status.in_(("pending", "claimed")),
         earlier.c.held == false(),  # a form held for the adapter to show itself holds nothing up
     )
-    target = sa_select(OUTBOX.c.id).where(claimable, ~waiting_before)
+    target = sa_select(candidate.c.id).where(claimable(candidate), ~waiting_before)
     if platforms is not None:  # a process claims only what it can send
-        target = target.where(OUTBOX.c.platform.in_(list(platforms)))
+        target = target.where(candidate.c.platform.in_(list(platforms)))
     if skip_destinations:  # this process is sending to them already
-        target = target.where(OUTBOX.c.destination.notin_(list(skip_destinations)))
-    target = target.order_by(OUTBOX.c.id).limit(limit)
+        target = target.where(candidate.c.destination.notin_(list(skip_destinations)))
+    target = target.order_by(candidate.c.id).limit(limit)
     if engine.dialect.name == "postgresql":
-        target = target.with_for_update(skip_locked=True)
+        # a CTE runs once; as an IN (subquery) PostgreSQL may run it again per row and LIMIT stops limiting
+        chosen = target.with_for_update(of=candidate, skip_locked=True).cte("chosen")
+        ids: Any = sa_select(chosen.c.id)
+    else:
+        ids = target.scalar_subquery()
     statement = (
         update(OUTBOX)
-        .where(OUTBOX.c.id.in_(target.scalar_subquery()), claimable)
+        .where(OUTBOX.c.id.in_(ids), claimable(OUTBOX))
         .values(status="claimed", claimed_by=worker, claimed_until=now + lease, attempts=OUTBOX.c.attempts + 1)
         .returning(*OUTBOX.c)
     )
