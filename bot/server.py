@@ -92,6 +92,8 @@ def build_app(ctx: AppContext, *, conversation: Any | None = None, **adapter_opt
             await platform.stop()  # finish what was acked: its messages are rows by now
         with contextlib.suppress(Exception):
             await asyncio.wait_for(sender.drain(timeout=5), timeout=6)  # what is left goes out after a restart
+        with contextlib.suppress(Exception):
+            await sender.release_mine()  # and is not held back by this process's claims
 
     web_app.on_startup.append(start_background)
     web_app.on_cleanup.append(stop_background)

@@ -271,3 +271,25 @@ def test_a_retried_message_keeps_its_place_before_later_ones_to_the_same_person(
     assert delivered.index(9) < delivered.index(2), "another person's message did not wait"
     assert [n for n in delivered if n != 9] == [1, 2, 3]
     engine.dispose()
+
+
+def test_a_tick_that_can_never_be_shown_is_given_up_without_a_notice(bot: Bot):
+    submit_intake(bot, open_intake(bot))
+    ts, actions, text = step_message(bot)
+    bot.fake.fail_next("chat.update", error="message_not_found")
+    button = actions["elements"][0]
+    bot.send(
+        block_action(
+            block_id=actions["block_id"],
+            action_id=button["action_id"],
+            value=button["value"],
+            message_ts=ts,
+            message_text=text,
+        )
+    )
+    bot.settle()
+    with Session(bot.ctx.engine) as session:
+        ticks = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "update")).all()
+        notices = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "problem")).all()
+    assert [t.status for t in ticks] == ["failed"] and notices == []
+    assert nothing_left(bot)

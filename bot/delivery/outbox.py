@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, false, or_, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from bot.prompts import Prompt, prompt_from_dict, prompt_to_dict
@@ -117,15 +117,19 @@ def claim_due(
     return sorted((OutboxMessage(**dict(row)) for row in rows), key=lambda r: r.id or 0)
 
 
-def _mark(engine: Engine, row: OutboxMessage, worker: str, **values: Any) -> bool:
-    """Change a claimed row only while this worker still holds it; False if its lease was lost meanwhile."""
+def _mark(engine: Engine | Connection, row: OutboxMessage, worker: str, **values: Any) -> bool:
+    """Change a claimed row only while this worker still holds it; False if its lease was lost meanwhile.
+
+    Given a connection, the change is part of the caller's transaction."""
+    statement = (
+        update(OUTBOX)
+        .where(OUTBOX.c.id == row.id, OUTBOX.c.claimed_by == worker, OUTBOX.c.status == "claimed")
+        .values(claimed_by=None, claimed_until=None, **values)
+    )
+    if isinstance(engine, Connection):
+        return engine.execute(statement).rowcount == 1
     with engine.begin() as conn:
-        result = conn.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id == row.id, OUTBOX.c.claimed_by == worker, OUTBOX.c.status == "claimed")
-            .values(claimed_by=None, claimed_until=None, **values)
-        )
-    return result.rowcount == 1
+        return conn.execute(statement).rowcount == 1
 
 
 def mark_sent(engine: Engine, row: OutboxMessage, worker: str, result: dict[str, Any]) -> bool:
@@ -136,7 +140,7 @@ def mark_retry(engine: Engine, row: OutboxMessage, worker: str, error: str, dela
     return _mark(engine, row, worker, status="pending", due_at=utcnow() + delay, last_error=error[:500])
 
 
-def mark_failed(engine: Engine, row: OutboxMessage, worker: str, error: str) -> bool:
+def mark_failed(engine: Engine | Connection, row: OutboxMessage, worker: str, error: str) -> bool:
     return _mark(engine, row, worker, status="failed", last_error=error[:500])
 
 
@@ -161,6 +165,16 @@ def release_dead_local(engine: Engine, host: str, alive: Callable[[int], bool]) 
                 .values(status="pending", claimed_by=None, claimed_until=None, due_at=utcnow())
             )
     return len(dead)
+
+
+def release_worker(engine: Engine, worker: str) -> None:
+    """Every row `worker` still holds goes back to pending now (a clean shutdown), its attempt not counted."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.claimed_by == worker, OUTBOX.c.status == "claimed")
+            .values(status="pending", claimed_by=None, claimed_until=None, attempts=OUTBOX.c.attempts - 1)
+        )
 
 
 def give_back(engine: Engine, rows: Sequence[OutboxMessage], worker: str) -> None:

@@ -47,16 +47,12 @@ class SenderPort(Protocol):
 
     def kick(self) -> None: ...
 
-    async def _in_db_thread(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._db, partial(call, *args, **kwargs))
-
     def form_shown(self, row_id: int, shown: int) -> None: ...
 
     def form_not_shown(self, row_id: int) -> None: ...
 
 
 CLAIM_BATCH = 50
-PER_DESTINATION = 5
 
 
 def process_alive(pid: int) -> bool:
@@ -105,6 +101,7 @@ class OutboxSender:
         self._run = run or self._in_db_thread
         self._wake: asyncio.Event | None = None
         self._busy: dict[tuple[str, str], asyncio.Task[None]] = {}  # destinations being sent to now
+        self._pass: asyncio.Lock | None = None
 
     async def _in_db_thread(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._db, partial(call, *args, **kwargs))
@@ -149,6 +146,15 @@ class OutboxSender:
         """
         report = SendReport()
         started: list[asyncio.Task[None]] = []
+        if self._pass is None:
+            self._pass = asyncio.Lock()
+        async with self._pass:  # one claiming pass at a time in this process (the poller and a drain may overlap)
+            await self._claim_and_start(report, started)
+        if wait and started:
+            await asyncio.gather(*started)
+        return report
+
+    async def _claim_and_start(self, report: SendReport, started: list[asyncio.Task[None]]) -> None:
         while True:
             busy = sorted({destination for _, destination in self._busy})
             rows = await self._run(
@@ -166,23 +172,13 @@ class OutboxSender:
             for row in rows:
                 groups.setdefault((row.platform, row.destination), []).append(row)
             for key, group in groups.items():
-                # a destination takes a few rows a pass, so a paced queue is always sent well within its lease
-                mine, later = group[:PER_DESTINATION], group[PER_DESTINATION:]
-                if later or key in self._busy:
-                    await self._run(
-                        outbox.give_back, self.engine, later if key not in self._busy else group, self.worker
-                    )
-                if key in self._busy:
-                    continue
-                task = asyncio.ensure_future(self._send_group(mine, report))
+                # the claim gives each destination its oldest waiting row only, never one being sent (skipped)
+                task = asyncio.ensure_future(self._send_group(group, report))
                 self._busy[key] = task
                 task.add_done_callback(lambda _t, key=key: self._finished(key))
                 started.append(task)
             if len(rows) < CLAIM_BATCH:
                 break
-        if wait and started:
-            await asyncio.gather(*started)
-        return report
 
     def _finished(self, key: tuple[str, str]) -> None:
         self._busy.pop(key, None)
@@ -207,9 +203,18 @@ class OutboxSender:
 
     async def _send_group(self, group: list[OutboxMessage], report: SendReport) -> None:
         for index, row in enumerate(group):
-            if not await self._send_one(row, report):
+            try:
+                went_on = await self._send_one(row, report)
+            except Exception:  # the database failed around a send: the row's lease brings it back, the rest now
+                log.exception("outbox row %s: could not record its outcome", row.id)
+                went_on = False
+            if not went_on:
                 await self._run(outbox.give_back, self.engine, group[index + 1 :], self.worker)
                 return
+
+    async def release_mine(self) -> None:
+        """At shutdown: rows this process claimed but did not send go back at once, not after their lease."""
+        await self._run(outbox.release_worker, self.engine, self.worker)
 
     async def _send_one(self, row: OutboxMessage, report: SendReport) -> bool:
         transport = self.transports[row.platform]
@@ -220,7 +225,8 @@ class OutboxSender:
         except Exception as exc:  # an unexpected answer (a text error body, a dropped connection): try again later
             log.warning("outbox row %s to %s: %s", row.id, row.platform, type(exc).__name__)
             return await self._failed(row, DeliveryFailed(type(exc).__name__), report)
-        await self._run(outbox.mark_sent, self.engine, row, self.worker, result)
+        if not await self._run(outbox.mark_sent, self.engine, row, self.worker, result):
+            log.warning("outbox row %s was sent after its lease ran out; another sender may send it too", row.id)
         report.sent += 1
         return True
 
@@ -253,10 +259,11 @@ class OutboxSender:
     def _give_up(self, row: OutboxMessage, reason: str) -> None:
         """Mark it failed and tell the person who caused it (and the admins), in one transaction."""
         with Session(self.engine) as session:
-            if not outbox.mark_failed(self.engine, row, self.worker, reason):
+            if not outbox.mark_failed(session.connection(), row, self.worker, reason):
                 return
             if row.purpose in ("problem", "update"):
-                return  # never a notice about a notice; a tick that can't be shown changes nothing
+                session.commit()  # never a notice about a notice; a tick that can't be shown changes nothing
+                return
             notify = [row.payload.get("notify")] if row.payload.get("notify") else []
             if row.purpose == "step" and row.member_id:
                 notify = []  # the person themself is the one we cannot reach
