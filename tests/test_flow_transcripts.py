@@ -5,7 +5,7 @@ from datetime import date
 from sqlmodel import select
 
 from bot.services.audit import verify
-from bot.store import AuditEvent, ChecklistItem, Consult, Draft, FlowRun, RecordsRequest, session_scope
+from bot.store import AuditEvent, ChecklistItem, Consult, Draft, FlowRun, Member, RecordsRequest, session_scope
 from tests.conversation_helpers import INTAKE, Person, open_conversation
 
 TODAY = date(2026, 11, 5)
@@ -817,3 +817,28 @@ def test_a_solo_practice_is_offered_only_the_consults_it_can_make(tmp_path):
     for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW, NOTHING_FOUND):
         alex.answers(answer)
     assert [c.value for c in alex.question.choices] == ["insurance", "none"]
+
+
+def test_the_step_handed_back_to_the_owner_is_built_for_the_owner_and_take_moves_the_consults(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex, dana = Person(conversation, "Alex"), Person(conversation, "Dana")
+    start_request(alex)
+    for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW):
+        alex.answers(answer)
+    dana.types("resume RR-2026-0001")
+    dana.answers(NOTHING_FOUND)  # Dana steps in: the consult step goes to Alex
+    (to_alex,) = [m for m in dana.reply.outbound if m.target == "Alex"]
+    (run_id,) = conversation.open_runs("Alex")
+    as_alex_sees_it = [p for p in conversation.current(run_id, "Alex").prompts if p.expects_answer]
+    assert list(to_alex.prompts[1:]) == as_alex_sees_it, "whom to consult is worked out for Alex, not for Dana"
+
+    alex.reply = conversation.current(run_id, "Alex")
+    alex.answers("colleague")
+    alex.answers("Sam")
+    alex.answers("Is the 2019 intake part of the designated record set?")
+    dana.types("take RR-2026-0001")
+    dana.sees("RR-2026-0001 is yours now")
+    with session_scope(conversation.engine) as session:
+        consult = session.exec(select(Consult)).one()
+        dana_id = session.exec(select(Member.id).where(Member.name == "Dana")).one()
+        assert consult.asked_by_id == dana_id, "the waiting consult answers to the new owner"

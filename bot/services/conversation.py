@@ -391,7 +391,8 @@ class Conversation:
         with session_scope(self.engine) as session:
             member = self._member(session, answer.actor)
             consult = session.get(Consult, consult_id)
-            if member is None or consult is None or consult.asked_by_id != member.id:
+            request = session.get(RecordsRequest, consult.request_id) if consult else None
+            if member is None or consult is None or request is None or not self._may_see(member, request):
                 return Reply(prompts=[self._notice(say("not_yours"))])
             if inbound_key and not self._claim_key(session, inbound_key):
                 return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
@@ -426,10 +427,16 @@ class Conversation:
         step; the one who stepped in sees what they did and how to take the request over."""
         owner = session.get(Member, run.member_id) if run.member_id else None
         request = session.get(RecordsRequest, run.request_id) if run.request_id else None
-        if owner is None or request is None:
-            return reply
+        if owner is None or request is None or not owner.active:
+            return reply  # no owner to hand back to (they left the practice): the one who stepped in carries on
         notices = [p for p in reply.prompts if not p.expects_answer]
-        asking = [p for p in reply.prompts if p.expects_answer]
+        # the owner's next step is built for the owner (whom to consult, who may review, whose name is on drafts)
+        session.refresh(run)
+        asking = (
+            [p for p in flow_engine.prompts(self.flow, self._ctx(session, run, owner.name)) if p.expects_answer]
+            if run.status == "active"
+            else []
+        )
         told = self._notice(say("stepped_in", who=member.name, request=request, step=request.step))
         reply.outbound.append(
             Outbound(target_kind="member", target=owner.name, prompts=(told, *asking), phi_free=False)
@@ -450,7 +457,13 @@ class Conversation:
         session.execute(
             update(FlowRun)
             .where(col(FlowRun.request_id) == request.id, col(FlowRun.status) == "active")
-            .values(member_id=member.id, updated_at=utcnow())
+            .values(member_id=member.id, version=FlowRun.version + 1, updated_at=utcnow())
+        )
+        # consults asked on the request answer to its owner now: their offers and answers go to the new owner
+        session.execute(
+            update(Consult)
+            .where(col(Consult.request_id) == request.id, col(Consult.status) == "waiting")
+            .values(asked_by_id=member.id)
         )
         run = session.exec(select(FlowRun).where(FlowRun.request_id == request.id, FlowRun.status == "active")).first()
         prompts = [self._notice(say("taken", request=request))]

@@ -192,8 +192,11 @@ class SlackAdapter:
         """What the core wrote to the outbox goes out now (a held form opens as a modal first); a reply that
         changed nothing (help, status, "already done") is answered privately where it was asked."""
         if reply.queued:
-            if reply.held is not None:
-                await self._open_held_form(reply, trigger_id)
+            try:
+                if reply.held is not None:
+                    await self._open_held_form(reply, trigger_id)
+            except Exception:  # the answer is kept and its messages are rows: they still go out; never say "nothing"
+                log.exception("after a kept answer, settling the held form failed; the outbox sends it")
             self._kick()
             return
         if reply.prompts:
@@ -241,14 +244,15 @@ class SlackAdapter:
     async def handle_command(self, command: dict[str, Any]) -> None:
         user, channel = command["user_id"], command.get("channel_id")
         trigger = command.get("trigger_id")
+        key = trigger or command.get("event_id")
 
         async def work() -> None:
             text = (command.get("text") or "").strip()
             origin = Origin("slack", user, hold_form=bool(trigger))
             if text:
-                reply = await self._run(self.conversation.command, origin, text, inbound_key=trigger)
+                reply = await self._run(self.conversation.command, origin, text, inbound_key=key)
             else:
-                reply = await self._run_urgent(self.conversation.start, origin, inbound_key=trigger)
+                reply = await self._run_urgent(self.conversation.start, origin, inbound_key=key)
             if reply.duplicate:
                 return  # a retry of a command already handled
             await self._show_reply(user, channel, reply, trigger)
@@ -380,7 +384,8 @@ class SlackAdapter:
         if self.directory.member(user) is None:
             self.spawn(self.transport.tell_text(user, None, say("slack.not_a_member")))
             return
-        command = {"user_id": user, "channel_id": None, "text": event["text"], "trigger_id": body.get("event_id")}
+        # a typed message has no trigger to open a modal with: its event id keeps a retried delivery from acting twice
+        command = {"user_id": user, "channel_id": None, "text": event["text"], "event_id": body.get("event_id")}
         self.spawn(self.handle_command(command))
 
 
