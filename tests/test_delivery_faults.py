@@ -293,3 +293,13 @@ def test_a_tick_that_can_never_be_shown_is_given_up_without_a_notice(bot: Bot):
         notices = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "problem")).all()
     assert [t.status for t in ticks] == ["failed"] and notices == []
     assert nothing_left(bot)
+
+
+def test_a_step_slack_posted_but_answered_too_late_for_is_not_posted_twice(bot: Bot):
+    modal = open_intake(bot)
+    # Slack posts the step but its answer comes after the client's 1 s timeout: the bot can't know it worked
+    bot.fake.fail_next("chat.postMessage", status=200, delay=1.5, where={"channel": "D_CLIN"})
+    submit_intake(bot, modal)
+    assert len(dm_steps(bot)) == 1, "the retry found the step already in the DM by its metadata"
+    assert bot.fake.calls_to("conversations.history"), "it looked before posting again"
+    assert nothing_left(bot)
