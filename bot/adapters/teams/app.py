@@ -1,0 +1,273 @@
+"""The Teams bot: each activity to /api/messages becomes a call to the conversation core, answered with cards."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, Protocol
+
+from aiohttp import web
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core.card_factory import CardFactory
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ActivityTypes
+
+from bot.adapters.teams import cards
+from bot.adapters.teams.connector import BotSettings, ReusingAuthentication
+from bot.adapters.teams.delivery import ConversationStore, TeamsTransport, reference_dict
+from bot.config import PracticeSettings
+from bot.delivery.routing import CHANNEL_KEY
+from bot.delivery.sender import SenderPort
+from bot.prompts import Answer, Origin, Prompt, Reply
+from bot.text import say
+
+log = logging.getLogger("records_bot.teams")
+
+PLATFORM = "teams"
+MENTION = re.compile(r"<at[^>]*>.*?</at>", re.I | re.S)
+COMMAND_WORD = "records-request"
+
+
+class ConversationPort(ConversationStore, Protocol):
+    """What the adapter needs from bot.services.conversation.Conversation (all synchronous, DB inside)."""
+
+    def start(self, actor: Origin, *, inbound_key: str | None = None) -> Reply: ...
+
+    def answer(self, answer: Answer, *, inbound_key: str | None = None) -> Reply: ...
+
+    def command(self, actor: Origin, text: str, *, inbound_key: str | None = None) -> Reply: ...
+
+    def current(self, run_id: int, actor: Origin) -> Reply: ...
+
+    def validate_form(self, ref: str, values: dict[str, str]) -> dict[str, str]: ...
+
+
+class TeamsAdapter:
+    """The CloudAdapter on /api/messages, the bot turn that hands activities to the core, and the outbox transport."""
+
+    def __init__(
+        self,
+        conversation: ConversationPort,
+        practice: PracticeSettings,
+        *,
+        settings: BotSettings,
+        sender: SenderPort | None = None,
+        work_threads: int = 2,
+    ) -> None:
+        self.conversation, self.practice, self.settings = conversation, practice, settings
+        self.local_mode = not settings.APP_ID
+        self.authentication = ReusingAuthentication(settings)
+        self.cloud = CloudAdapter(self.authentication)
+        self.cloud.on_turn_error = self._on_turn_error
+        self._pool = ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="teams-work")
+        self.transport = TeamsTransport(self.cloud, settings.APP_ID, conversation, run=self._run)
+        self.sender = sender
+        self.members = {m.teams_user_id: m for m in practice.members if m.teams_user_id}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ---- plumbing --------------------------------------------------------------------------------------------------
+
+    def add_routes(self, web_app: web.Application) -> None:
+        web_app.router.add_post("/api/messages", self.handle_request)
+
+    async def handle_request(self, request: web.Request) -> web.Response:
+        """POST /api/messages: authenticated by the SDK (401 before anything is read into the core)."""
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return web.Response(status=415)
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.Response(status=400)
+        if not isinstance(body, dict):
+            return web.Response(status=400)
+        activity = Activity().deserialize(body)
+        if not activity.type:
+            return web.Response(status=400)
+        try:
+            authenticated = await self.authentication.authenticate_request(
+                activity, request.headers.get("Authorization", "")
+            )
+        except Exception as exc:  # missing, malformed, expired or foreign token: refused before anything is read
+            log.warning("refused an unauthenticated request to /api/messages (%s)", type(exc).__name__)
+            return web.Response(status=401)
+        response = await self.cloud.process_activity(authenticated, activity, self.on_turn)
+        if response is not None:
+            return web.json_response(response.body, status=response.status)
+        return web.Response(status=201)
+
+    async def _run(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A synchronous core call (database inside) on the adapter's threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, partial(call, *args, **kwargs))
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._tasks and loop.time() < deadline:
+            await asyncio.wait(list(self._tasks), timeout=deadline - loop.time())
+
+    async def close(self) -> None:
+        await self.authentication.close()
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def _kick(self) -> None:
+        if self.sender is not None:
+            self.sender.kick()
+
+    async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
+        log.error("a Teams turn failed: %s", type(error).__name__, exc_info=error)
+        try:
+            await context.send_activity(say("teams.something_went_wrong"))
+        except Exception:  # the connector itself is down: the log has it
+            log.warning("could not tell the user about a failed turn")
+
+    # ---- the turn --------------------------------------------------------------------------------------------------
+
+    async def on_turn(self, context: TurnContext) -> None:
+        activity = context.activity
+        if activity.type == ActivityTypes.message:
+            if self._aad(activity) not in self.members:
+                await context.send_activity(say("teams.not_a_member"))
+                return
+            await self._remember_where(context)
+            if isinstance(activity.value, dict) and activity.value:
+                await self.handle_submit(context, activity.value)
+            elif activity.text:
+                await self.handle_text(context)
+        elif activity.type in (ActivityTypes.installation_update, ActivityTypes.conversation_update):
+            await self.handle_installed(context)
+
+    def _aad(self, activity: Activity) -> str:
+        sender = activity.from_property
+        return str(getattr(sender, "aad_object_id", None) or "")
+
+    def _conversation_type(self, activity: Activity) -> str:
+        return str(getattr(activity.conversation, "conversation_type", None) or "personal")
+
+    async def _remember_where(self, context: TurnContext) -> None:
+        """A member's personal chat is where their steps, reminders and consults go: keep its address (in the DB)."""
+        activity = context.activity
+        aad = self._aad(activity)
+        if aad in self.members and self._conversation_type(activity) == "personal":
+            await self.transport.remember(f"dm:{aad}", reference_dict(activity))
+
+    async def handle_installed(self, context: TurnContext) -> None:
+        """Added to a team channel: that channel becomes the records channel when none is chosen yet."""
+        activity = context.activity
+        added = activity.type == ActivityTypes.installation_update and activity.action in ("add", "add-upgrade")
+        bot_added = any(m.id == activity.recipient.id for m in activity.members_added or [])
+        if not (added or bot_added):
+            return
+        if self._conversation_type(activity) == "channel":
+            if await self._run(self.conversation.recall, PLATFORM, CHANNEL_KEY) is None:
+                await self.transport.remember(CHANNEL_KEY, reference_dict(activity, channel=True))
+                await context.send_activity(say("teams.channel_set"))
+        elif self._conversation_type(activity) == "personal":
+            aad = self._aad(activity)
+            if aad in self.members:
+                await self.transport.remember(f"dm:{aad}", reference_dict(activity))
+            await context.send_activity(say("teams.welcome"))
+
+    async def handle_text(self, context: TurnContext) -> None:
+        """`records-request [help|list|status RR-…|channel]`, or the subcommand alone; @mentions stripped first."""
+        activity = context.activity
+        text = " ".join(MENTION.sub(" ", activity.text or "").split())
+        words = text.split(maxsplit=1)
+        if words and words[0].lower().lstrip("/") == COMMAND_WORD:
+            text = words[1] if len(words) > 1 else ""
+        origin = Origin(PLATFORM, self._aad(activity))
+        key = f"teams:{activity.id}" if activity.id else None
+        if text.strip().lower() == "channel":
+            await self.choose_channel(context, origin)
+            return
+        if text:
+            reply = await self._run(self.conversation.command, origin, text, inbound_key=key)
+        else:
+            reply = await self._run(self.conversation.start, origin, inbound_key=key)
+        if reply.duplicate and reply.queued == []:
+            return  # a redelivery of an activity already handled
+        await self.show_reply(context, reply)
+
+    async def choose_channel(self, context: TurnContext, origin: Origin) -> None:
+        activity = context.activity
+        member = self.members.get(origin.user_id)
+        if member is None or member.role != "admin":
+            await context.send_activity(say("teams.channel_admins_only"))
+        elif self._conversation_type(activity) != "channel":
+            await context.send_activity(say("teams.channel_only_in_a_team"))
+        else:
+            await self.transport.remember(CHANNEL_KEY, reference_dict(activity, channel=True))
+            await context.send_activity(say("teams.channel_set"))
+
+    async def handle_submit(self, context: TurnContext, value: dict[str, Any]) -> None:
+        """An Action.Submit on one of our cards: the answer goes to the core; a wrong form comes back with its errors."""
+        activity = context.activity
+        read = cards.read_submit(value)
+        if read is None:
+            return
+        ref, answer, label, question = read
+        origin_id = self._aad(activity)
+        if isinstance(answer, dict) and not ref.startswith("consult:"):
+            errors = await self._run(self.conversation.validate_form, ref, answer)
+            if errors:
+                await self._form_again(context, ref, answer, errors)
+                return
+        message = None
+        if activity.reply_to_id:
+            message = {
+                "reference": reference_dict(activity),
+                "activity_id": activity.reply_to_id,
+                "question": question,
+                "answer": label,
+            }
+        origin = Origin(PLATFORM, origin_id, message=message)
+        key = f"teams:{activity.id}" if activity.id else None
+        reply = await self._run(self.conversation.answer, Answer(ref, answer, origin), inbound_key=key)
+        if reply.duplicate and not reply.prompts:
+            reply.prompts = [Prompt(kind="notice", text=say("teams.not_yours"))]
+        await self.show_reply(context, reply)
+
+    async def _form_again(self, context: TurnContext, ref: str, values: dict[str, str], errors: dict[str, str]) -> None:
+        """The form card, in place where Teams allows it, with what was typed and each field's reason."""
+        from bot.refs import RunRef
+
+        parsed = RunRef.parse(ref)
+        current = (
+            await self._run(self.conversation.current, parsed.run_id, Origin(PLATFORM, self._aad(context.activity)))
+            if parsed
+            else Reply()
+        )
+        form = next((p for p in current.prompts if p.kind == "form" and p.ref == ref), None)
+        if form is None:
+            await context.send_activity(say("teams.form_gone"))
+            return
+        shown = {name if name in values else next(iter(values), name): reason for name, reason in errors.items()}
+        card = cards.render_form_again(form, values, shown)
+        reply = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        if context.activity.reply_to_id:
+            reply.id = context.activity.reply_to_id
+            reply.conversation = context.activity.conversation
+            try:
+                await context.update_activity(reply)
+                return
+            except Exception as exc:  # a client that can't update cards: the form comes again as a new card
+                log.info("could not update the form card in place (%s)", type(exc).__name__)
+                reply = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        await context.send_activity(reply)
+
+    async def show_reply(self, context: TurnContext, reply: Reply) -> None:
+        """What the core wrote to the outbox goes out now; a reply that changed nothing is answered in this turn."""
+        if reply.queued:
+            self._kick()
+            return
+        if reply.prompts:
+            card = cards.render_cards(reply.prompts)
+            await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))

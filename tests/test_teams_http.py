@@ -1,0 +1,132 @@
+"""Teams over HTTP, end to end: real Activity JSON to /api/messages, a fake Bot Connector as the serviceUrl."""
+
+from __future__ import annotations
+
+from bot.store import FlowRun, InboundKey, PlatformConversation, RecordsRequest
+from tests.fakes.bot_connector import message
+from tests.teams_bot import INTAKE, TeamsBot
+
+
+def test_records_request_in_the_personal_chat_sends_the_intake_card(teams: TeamsBot):
+    assert teams.says("records-request") == 201
+    card = teams.last_card()
+    assert card.card["type"] == "AdaptiveCard" and card.card["version"] == "1.5"
+    assert {"client_label", "received_on", "requester_type"} <= set(card.inputs())
+    assert card.submits()[0]["data"]["rr_ref"].startswith("run:")
+    assert teams.count(FlowRun) == 1 and teams.count(PlatformConversation) == 1
+
+
+def test_a_good_intake_form_moves_on_and_ticks_the_form_in_place(teams: TeamsBot):
+    teams.says("records-request")
+    form = teams.last_card()
+    assert teams.clicks(form, **INTAKE) == 201
+    assert teams.count(RecordsRequest) == 1
+    ticked = teams.fake.updates()
+    assert ticked and ticked[-1].activity_id == form.answered["id"]
+    nxt = teams.last_card()
+    assert nxt is not form and "RR-2026-" in nxt.texts
+
+
+def test_help_is_answered_in_the_turn(teams: TeamsBot):
+    teams.says("help")
+    assert "records-request" in teams.last_card().texts.lower()
+    assert teams.count(InboundKey) == 0
+
+
+ALL_REVIEW = ["complete", "signed", "errors_addendum", "psychotherapy_notes", "others_info"]
+NOTHING_FOUND = {"psychotherapy_notes": "none", "errors_found": "no", "others_info": "none", "risk": "no"}
+
+
+def test_a_whole_request_from_records_request_to_follow_up_in_teams(teams: TeamsBot):
+    teams.says("records-request")
+    assert "This is a normal request" in teams.last_card().texts
+    card = teams.answers(INTAKE)
+    assert "Created RR-2026-0001" in card.texts and teams.step() == "acknowledge"
+    teams.answers("sent_today")
+    assert teams.step() == "timeframe"
+    teams.answers("on_track")
+    assert teams.step() == "target"
+    teams.answers("2026-03-20")
+    assert teams.step() == "review"
+    teams.answers(ALL_REVIEW)
+    assert teams.step() == "findings"
+    teams.answers(NOTHING_FOUND)
+    assert teams.step() == "consult"
+    teams.answers("none")
+    assert teams.step() == "decision"
+    teams.answers("release")
+    teams.answers({"released_on": "2026-03-02", "method": "portal", "included": "Progress notes", "fee": "6.50"})
+    assert teams.step() == "release_letter"
+    teams.answers("sent")
+    assert teams.step() == "follow_up"
+    final = teams.answers("moved_on")
+    assert "That's everything for RR-2026-0001" in final.texts
+    # every answered card was ticked in place, none twice
+    ticked = [c.activity_id for c in teams.fake.updates()]
+    assert len(ticked) == len(set(ticked)) == 11
+
+
+# ---- authentication, members, idempotency ------------------------------------------------------------------------
+
+
+def test_with_an_app_id_a_request_without_a_valid_token_gets_401_and_records_nothing(tmp_path, monkeypatch):
+    from tests.teams_bot import start_teams_bot, stop_teams_bot
+
+    app_id = {"MICROSOFT_APP_ID": "00000000-0000-0000-0000-0000000000aa", "MICROSOFT_APP_PASSWORD": "secret"}
+    bot = start_teams_bot(tmp_path, monkeypatch, f"sqlite:///{tmp_path}/auth.db", **app_id)
+    try:
+        assert not bot.adapter.local_mode
+        assert bot.says("records-request") == 401
+        assert bot.post(message(bot.fake.url, text="records-request"), token="not-a-jwt") == 401
+        assert bot.count(FlowRun) == 0 and bot.count(InboundKey) == 0 and bot.count(PlatformConversation) == 0
+        assert bot.fake.calls == []
+    finally:
+        stop_teams_bot(bot)
+
+
+def test_someone_outside_the_practice_gets_the_polite_refusal(teams: TeamsBot):
+    teams.says("records-request", user="aad-stranger")
+    assert "only for members of the practice" in teams.last_card("aad-stranger").texts
+    assert teams.count(FlowRun) == 0 and teams.count(PlatformConversation) == 0
+
+
+def test_a_redelivered_activity_starts_one_request(teams: TeamsBot):
+    activity = message(teams.fake.url, text="records-request", activity_id="1700000000001")
+    teams.post(activity)
+    teams.post(activity)
+    assert teams.count(FlowRun) == 1
+    assert len(teams.fake.sent("a:dm-aad-clin")) == 1
+
+
+def test_a_double_click_advances_once_and_a_stale_card_says_already_done(teams: TeamsBot):
+    teams.says("records-request")
+    teams.answers(INTAKE)
+    card = teams.last_card()
+    teams.clicks(card)
+    assert teams.step() == "timeframe"
+    teams.clicks(card)
+    assert "already" in teams.last_card().texts.lower()
+    assert [u.activity_id for u in teams.fake.updates()].count(card.answered["id"]) == 1
+
+
+def test_a_wrong_form_answer_comes_back_on_the_card_with_the_fields_error(teams: TeamsBot):
+    teams.says("records-request")
+    form = teams.last_card()
+    teams.clicks(form, **(INTAKE | {"received_on": "2026-12-31"}))
+    assert teams.count(RecordsRequest) == 0
+    again = teams.fake.updates()[-1]
+    assert again.activity_id == form.answered["id"]
+    inputs = again.inputs()
+    assert inputs["client_label"]["value"] == "JQ-17" and inputs["received_on"]["value"] == "2026-12-31"
+    assert "⚠️" in again.texts
+
+
+def test_the_mention_is_stripped_in_a_channel_and_an_admin_chooses_the_records_channel(teams: TeamsBot):
+    teams.says("records-request channel", user="aad-clin", conversation_type="channel", mention=True)
+    assert "Only a practice admin" in teams.fake.sent("19:records@thread.tacv2")[-1].texts
+    teams.says("records-request channel", user="aad-admin", conversation_type="channel", mention=True)
+    assert "records channel" in teams.fake.sent("19:records@thread.tacv2")[-1].texts
+    teams.says("records-request")
+    teams.answers(INTAKE)
+    posts = teams.fake.sent("19:records@thread.tacv2")
+    assert "RR-2026-0001" in posts[-1].texts and "JQ-17" not in str(posts[-1].body)  # no PHI in the channel
