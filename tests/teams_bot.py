@@ -75,9 +75,10 @@ class TeamsBot:
     server: ServerThread
     adapter: Any
     web_app: Any
+    token: str | None = None  # the channel token every request carries (authenticated mode)
 
     def post(self, activity: dict[str, Any], **kw: Any) -> int:
-        status, _, _ = post_activity(self.url, activity, **kw)
+        status, _, _ = post_activity(self.url, activity, **({"token": self.token} | kw))
         self.settle()
         return status
 

@@ -130,3 +130,26 @@ def test_the_mention_is_stripped_in_a_channel_and_an_admin_chooses_the_records_c
     teams.answers(INTAKE)
     posts = teams.fake.sent("19:records@thread.tacv2")
     assert "RR-2026-0001" in posts[-1].texts and "JQ-17" not in str(posts[-1].body)  # no PHI in the channel
+
+
+def test_with_an_app_id_a_valid_channel_token_is_served(tmp_path, monkeypatch):
+    from tests.fakes.bot_tokens import channel_token, trust_local_keys
+    from tests.teams_bot import start_teams_bot, stop_teams_bot
+
+    trust_local_keys(monkeypatch)
+    app_id = "00000000-0000-0000-0000-0000000000aa"
+    bot = start_teams_bot(
+        tmp_path, monkeypatch, f"sqlite:///{tmp_path}/auth.db", MICROSOFT_APP_ID=app_id, MICROSOFT_APP_PASSWORD="pw"
+    )
+    try:
+        other_app = channel_token("someone-else", bot.fake.url)
+        assert bot.post(message(bot.fake.url, text="records-request"), token=other_app) == 401
+        expired = channel_token(app_id, bot.fake.url, lifetime=-600)
+        assert bot.post(message(bot.fake.url, text="records-request"), token=expired) == 401
+        assert bot.count(FlowRun) == 0
+        token = channel_token(app_id, bot.fake.url)
+        assert bot.post(message(bot.fake.url, text="records-request"), token=token) == 201
+        assert bot.count(FlowRun) == 1
+        assert bot.last_card().auth == "Bearer outbound"
+    finally:
+        stop_teams_bot(bot)
