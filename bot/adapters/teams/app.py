@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 from collections.abc import Callable, Coroutine
@@ -11,14 +12,13 @@ from functools import partial
 from typing import Any, Protocol
 
 from aiohttp import web
-from botbuilder.core import MessageFactory, TurnContext
-from botbuilder.core.card_factory import CardFactory
+from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes
 
 from bot.adapters.teams import cards
-from bot.adapters.teams.connector import BotSettings, ReusingAuthentication
-from bot.adapters.teams.delivery import ConversationStore, TeamsTransport, reference_dict
+from bot.adapters.teams.connector import BotSettings, ConnectorError, RestConnector, ReusingAuthentication
+from bot.adapters.teams.delivery import ConversationStore, TeamsTransport, card_activity, reference_of
 from bot.config import PracticeSettings
 from bot.delivery.routing import CHANNEL_KEY
 from bot.delivery.sender import SenderPort
@@ -30,6 +30,7 @@ log = logging.getLogger("records_bot.teams")
 PLATFORM = "teams"
 MENTION = re.compile(r"<at[^>]*>.*?</at>", re.I | re.S)
 COMMAND_WORD = "records-request"
+RAW = contextvars.ContextVar[dict[str, Any]]("teams_raw_activity")  # the activity JSON as posted, for this turn
 
 
 class ConversationPort(ConversationStore, Protocol):
@@ -64,7 +65,8 @@ class TeamsAdapter:
         self.cloud = CloudAdapter(self.authentication)
         self.cloud.on_turn_error = self._on_turn_error
         self._pool = ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="teams-work")
-        self.transport = TeamsTransport(self.cloud, settings.APP_ID, conversation, run=self._run)
+        self.connector = RestConnector(self.authentication, settings.APP_ID)
+        self.transport = TeamsTransport(self.connector, conversation, run=self._run)
         self.sender = sender
         self.members = {m.teams_user_id: m for m in practice.members if m.teams_user_id}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -85,8 +87,9 @@ class TeamsAdapter:
         if not isinstance(body, dict):
             return web.Response(status=400)
         activity = Activity().deserialize(body)
-        if not activity.type:
+        if not activity.type or not isinstance(body.get("serviceUrl", ""), str):
             return web.Response(status=400)
+        RAW.set(body)
         try:
             authenticated = await self.authentication.authenticate_request(
                 activity, request.headers.get("Authorization", "")
@@ -115,6 +118,7 @@ class TeamsAdapter:
             await asyncio.wait(list(self._tasks), timeout=deadline - loop.time())
 
     async def close(self) -> None:
+        await self.connector.close()
         await self.authentication.close()
         self._pool.shutdown(wait=True, cancel_futures=False)
 
@@ -125,9 +129,17 @@ class TeamsAdapter:
     async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
         log.error("a Teams turn failed: %s", type(error).__name__, exc_info=error)
         try:
-            await context.send_activity(say("teams.something_went_wrong"))
+            await self.say(context, say("teams.something_went_wrong"))
         except Exception:  # the connector itself is down: the log has it
             log.warning("could not tell the user about a failed turn")
+
+    async def say(self, context: TurnContext, text: str) -> None:
+        """A plain line back into the conversation the activity came from."""
+        await self.connector.send(reference_of(RAW.get()), {"type": "message", "text": text})
+
+    async def show(self, context: TurnContext, card: cards.Card) -> None:
+        """A card back into the conversation the activity came from, as a reply to it."""
+        await self.connector.send(reference_of(RAW.get()), card_activity(card, replyToId=context.activity.id))
 
     # ---- the turn --------------------------------------------------------------------------------------------------
 
@@ -135,7 +147,7 @@ class TeamsAdapter:
         activity = context.activity
         if activity.type == ActivityTypes.message:
             if self._aad(activity) not in self.members:
-                await context.send_activity(say("teams.not_a_member"))
+                await self.say(context, say("teams.not_a_member"))
                 return
             await self._remember_where(context)
             if isinstance(activity.value, dict) and activity.value:
@@ -157,7 +169,7 @@ class TeamsAdapter:
         activity = context.activity
         aad = self._aad(activity)
         if aad in self.members and self._conversation_type(activity) == "personal":
-            await self.transport.remember(f"dm:{aad}", reference_dict(activity))
+            await self.transport.remember(f"dm:{aad}", reference_of(RAW.get()))
 
     async def handle_installed(self, context: TurnContext) -> None:
         """Added to a team channel: that channel becomes the records channel when none is chosen yet."""
@@ -168,13 +180,13 @@ class TeamsAdapter:
             return
         if self._conversation_type(activity) == "channel":
             if await self._run(self.conversation.recall, PLATFORM, CHANNEL_KEY) is None:
-                await self.transport.remember(CHANNEL_KEY, reference_dict(activity, channel=True))
-                await context.send_activity(say("teams.channel_set"))
+                await self.transport.remember(CHANNEL_KEY, reference_of(RAW.get(), channel=True))
+                await self.say(context, say("teams.channel_set"))
         elif self._conversation_type(activity) == "personal":
             aad = self._aad(activity)
             if aad in self.members:
-                await self.transport.remember(f"dm:{aad}", reference_dict(activity))
-            await context.send_activity(say("teams.welcome"))
+                await self.transport.remember(f"dm:{aad}", reference_of(RAW.get()))
+            await self.say(context, say("teams.welcome"))
 
     async def handle_text(self, context: TurnContext) -> None:
         """`records-request [help|list|status RR-…|channel]`, or the subcommand alone; @mentions stripped first."""
@@ -200,12 +212,12 @@ class TeamsAdapter:
         activity = context.activity
         member = self.members.get(origin.user_id)
         if member is None or member.role != "admin":
-            await context.send_activity(say("teams.channel_admins_only"))
+            await self.say(context, say("teams.channel_admins_only"))
         elif self._conversation_type(activity) != "channel":
-            await context.send_activity(say("teams.channel_only_in_a_team"))
+            await self.say(context, say("teams.channel_only_in_a_team"))
         else:
-            await self.transport.remember(CHANNEL_KEY, reference_dict(activity, channel=True))
-            await context.send_activity(say("teams.channel_set"))
+            await self.transport.remember(CHANNEL_KEY, reference_of(RAW.get(), channel=True))
+            await self.say(context, say("teams.channel_set"))
 
     async def handle_submit(self, context: TurnContext, value: dict[str, Any]) -> None:
         """An Action.Submit on one of our cards: the answer goes to the core; a wrong form comes back with its errors."""
@@ -223,7 +235,7 @@ class TeamsAdapter:
         message = None
         if activity.reply_to_id:
             message = {
-                "reference": reference_dict(activity),
+                "reference": reference_of(RAW.get()),
                 "activity_id": activity.reply_to_id,
                 "question": question,
                 "answer": label,
@@ -247,21 +259,17 @@ class TeamsAdapter:
         )
         form = next((p for p in current.prompts if p.kind == "form" and p.ref == ref), None)
         if form is None:
-            await context.send_activity(say("teams.form_gone"))
+            await self.say(context, say("teams.form_gone"))
             return
         shown = {name if name in values else next(iter(values), name): reason for name, reason in errors.items()}
         card = cards.render_form_again(form, values, shown)
-        reply = MessageFactory.attachment(CardFactory.adaptive_card(card))
         if context.activity.reply_to_id:
-            reply.id = context.activity.reply_to_id
-            reply.conversation = context.activity.conversation
             try:
-                await context.update_activity(reply)
+                await self.connector.update(reference_of(RAW.get()), context.activity.reply_to_id, card_activity(card))
                 return
-            except Exception as exc:  # a client that can't update cards: the form comes again as a new card
-                log.info("could not update the form card in place (%s)", type(exc).__name__)
-                reply = MessageFactory.attachment(CardFactory.adaptive_card(card))
-        await context.send_activity(reply)
+            except ConnectorError as exc:  # a card that can't be updated: the form comes again as a new card
+                log.info("could not update the form card in place (%s)", exc)
+        await self.show(context, card)
 
     async def show_reply(self, context: TurnContext, reply: Reply) -> None:
         """What the core wrote to the outbox goes out now; a reply that changed nothing is answered in this turn."""
@@ -269,5 +277,4 @@ class TeamsAdapter:
             self._kick()
             return
         if reply.prompts:
-            card = cards.render_cards(reply.prompts)
-            await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+            await self.show(context, cards.render_cards(reply.prompts))

@@ -8,10 +8,14 @@ request is still authenticated in full by the SDK; only the clients it makes aft
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
+import aiohttp
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 from botframework.connector.aio import ConnectorClient
@@ -22,6 +26,7 @@ from botframework.connector.auth import (
     ConnectorFactory,
     UserTokenClient,
 )
+from botframework.connector.auth._connector_factory_impl import USER_AGENT
 from botframework.connector.auth.authentication_constants import AuthenticationConstants
 
 
@@ -104,3 +109,88 @@ class ReusingAuthentication(BotFrameworkAuthentication):
             with contextlib.suppress(Exception):  # a client that never opened a session: nothing to close
                 await client.close()
         self.clients.clear()
+
+
+class ConnectorError(Exception):
+    """The Bot Connector did not take a call: its HTTP status (0: no answer) and Retry-After, when it said one."""
+
+    def __init__(self, status: int, retry_after: float | None = None) -> None:
+        super().__init__(f"HTTP {status}" if status else "no answer")
+        self.status, self.retry_after = status, retry_after
+
+
+class RestConnector:
+    """The two Connector calls the bot makes (send an activity, update one), on one shared aiohttp session.
+
+    The SDK's ConnectorClient serializes each activity through msrest models and sends it with blocking `requests`
+    in a thread pool. Cards here are already JSON, so they go straight out; the bearer token comes from the same
+    credentials the SDK would use (MSAL keeps it cached), so outbound calls are authenticated exactly as before.
+    """
+
+    def __init__(self, authentication: ReusingAuthentication, app_id: str, *, timeout: float = 10.0) -> None:
+        self.authentication, self.app_id = authentication, app_id
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+        self._claims = ClaimsIdentity(
+            {AuthenticationConstants.AUDIENCE_CLAIM: app_id, AuthenticationConstants.APP_ID_CLAIM: app_id}, True
+        )
+
+    async def _headers(self, service_url: str) -> dict[str, str]:
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
+        client = await self.authentication.create_connector_factory(self._claims).create(service_url, None)
+        credentials = client.config.credentials
+        app_id = getattr(credentials, "microsoft_app_id", None)
+        if app_id and app_id != AuthenticationConstants.ANONYMOUS_SKILL_APP_ID:
+            token = await asyncio.to_thread(credentials.get_access_token)  # MSAL's cache; a refresh may block
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def _session_now(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout, json_serialize=json.dumps)
+        return self._session
+
+    async def _call(self, method: str, service_url: str, path: str, activity: dict[str, Any]) -> dict[str, Any]:
+        url = service_url.rstrip("/") + path
+        headers = await self._headers(service_url)
+        try:
+            async with self._session_now().request(method, url, json=activity, headers=headers) as response:
+                if response.status >= 300:
+                    retry = response.headers.get("Retry-After")
+                    try:
+                        wait = float(retry) if retry is not None else None
+                    except ValueError:
+                        wait = None
+                    raise ConnectorError(response.status, wait)
+                try:
+                    return await response.json(content_type=None) or {}
+                except ValueError:
+                    return {}
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise ConnectorError(0) from exc
+
+    async def send(self, reference: dict[str, Any], activity: dict[str, Any]) -> str | None:
+        """Send into the conversation a reference (or an inbound activity) addresses; returns the new activity id."""
+        conversation = quote(str((reference.get("conversation") or {}).get("id") or ""), safe="")
+        addressed = {
+            "channelId": reference.get("channelId"),
+            "serviceUrl": reference.get("serviceUrl"),
+            "conversation": reference.get("conversation"),
+            "from": reference.get("bot") or reference.get("recipient"),
+            "recipient": reference.get("user") or reference.get("from"),
+            **activity,
+        }
+        answer = await self._call(
+            "POST", reference["serviceUrl"], f"/v3/conversations/{conversation}/activities", addressed
+        )
+        return answer.get("id")
+
+    async def update(self, reference: dict[str, Any], activity_id: str, activity: dict[str, Any]) -> None:
+        conversation = quote(str((reference.get("conversation") or {}).get("id") or ""), safe="")
+        path = f"/v3/conversations/{conversation}/activities/{quote(activity_id, safe='')}"
+        addressed = {"id": activity_id, "conversation": reference.get("conversation"), **activity}
+        await self._call("PUT", reference["serviceUrl"], path, addressed)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()

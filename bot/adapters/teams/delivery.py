@@ -7,13 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-import aiohttp
-from botbuilder.core import MessageFactory, TurnContext
-from botbuilder.core.card_factory import CardFactory
-from botbuilder.schema import Activity, ConversationReference, ErrorResponseException
-from msrest.exceptions import ClientRequestError
-
 from bot.adapters.teams import cards
+from bot.adapters.teams.connector import ConnectorError, RestConnector
 from bot.delivery import outbox
 from bot.delivery.routing import CHANNEL_KEY
 from bot.delivery.sender import DeliveryFailed
@@ -34,13 +29,22 @@ class ConversationStore(Protocol):
     def remember(self, platform: str, key: str, reference: dict) -> None: ...
 
 
-def reference_dict(activity: Activity, *, channel: bool = False) -> dict[str, Any]:
-    """The conversation reference of an inbound activity as JSON (no activity id: sends start new messages)."""
-    reference = TurnContext.get_conversation_reference(activity)
-    reference.activity_id = None
-    if channel:
-        reference.user = None  # a channel post is to the channel, not to whoever typed there
-    return reference.serialize()
+def reference_of(raw: dict[str, Any], *, channel: bool = False) -> dict[str, Any]:
+    """The conversation reference of an inbound activity (its JSON as posted), as the SDK would store it."""
+    reference = {
+        "user": None if channel else raw.get("from"),  # a channel post is to the channel, not to whoever typed
+        "bot": raw.get("recipient"),
+        "conversation": raw.get("conversation"),
+        "channelId": raw.get("channelId"),
+        "locale": raw.get("locale"),
+        "serviceUrl": raw.get("serviceUrl"),
+    }
+    return {k: v for k, v in reference.items() if v is not None}
+
+
+def card_activity(card: cards.Card, **extra: Any) -> dict[str, Any]:
+    """A message activity carrying one Adaptive Card."""
+    return {"type": "message", "attachments": [{"contentType": cards.CONTENT_TYPE, "content": card}], **extra}
 
 
 class TeamsTransport:
@@ -49,9 +53,9 @@ class TeamsTransport:
     platform = PLATFORM
 
     def __init__(
-        self, cloud: Any, app_id: str, store: ConversationStore, *, run: Callable[..., Awaitable[Any]] | None = None
+        self, connector: RestConnector, store: ConversationStore, *, run: Callable[..., Awaitable[Any]] | None = None
     ) -> None:
-        self.cloud, self.app_id, self.store = cloud, app_id, store
+        self.connector, self.store = connector, store
         self._run = run or asyncio.to_thread
         self._references: dict[str, dict[str, Any]] = {}  # a cache of what the database keeps
 
@@ -85,23 +89,10 @@ class TeamsTransport:
                 if reference is None:
                     raise DeliveryFailed(say("teams.reason_not_installed"), permanent=True)
                 card = cards.render_step(prompts)
-            sent = await self.send_card(reference, card)
+            sent = await self.connector.send(reference, card_activity(card))
             return {"conversation": (reference.get("conversation") or {}).get("id"), "activity_id": sent}
-        except ErrorResponseException as exc:
+        except ConnectorError as exc:
             raise classify(exc) from None
-        except (TimeoutError, aiohttp.ClientError, ClientRequestError) as exc:
-            raise DeliveryFailed(f"{type(exc).__name__} talking to the Bot Connector") from None
-
-    async def send_card(self, reference: dict[str, Any], card: cards.Card) -> str | None:
-        """One card, proactively, into the conversation the reference addresses; returns the new activity's id."""
-        sent: list[str | None] = []
-
-        async def callback(context: TurnContext) -> None:
-            response = await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
-            sent.append(response.id if response else None)
-
-        await self.cloud.continue_conversation(ConversationReference().deserialize(reference), callback, self.app_id)
-        return sent[0] if sent else None
 
     async def _update(self, row: OutboxMessage) -> dict[str, Any]:
         message = row.payload.get("message") or {}
@@ -109,28 +100,18 @@ class TeamsTransport:
         if not reference or not activity_id:
             return {"skipped": "no card to tick"}
         card = cards.render_answered(message.get("question") or "", message.get("answer"))
-
-        async def callback(context: TurnContext) -> None:
-            updated = MessageFactory.attachment(CardFactory.adaptive_card(card))
-            updated.id = activity_id
-            updated.conversation = context.activity.conversation
-            await context.update_activity(updated)
-
-        await self.cloud.continue_conversation(ConversationReference().deserialize(reference), callback, self.app_id)
+        try:
+            await self.connector.update(reference, activity_id, card_activity(card))
+        except ConnectorError as exc:
+            raise classify(exc) from None
         return {"conversation": (reference.get("conversation") or {}).get("id"), "activity_id": activity_id}
 
 
-def classify(exc: ErrorResponseException) -> DeliveryFailed:
+def classify(exc: ConnectorError) -> DeliveryFailed:
     """A Connector failure as the outbox sees it: 429 waits Retry-After, 5xx retries, a removed app never will."""
-    response = getattr(exc, "response", None)
-    status = int(getattr(response, "status_code", 0) or 0)
+    status = exc.status
     if status == 429:
-        headers = getattr(response, "headers", {}) or {}
-        try:
-            wait = float(headers.get("Retry-After", 1))
-        except (TypeError, ValueError):
-            wait = 1.0
-        return DeliveryFailed("Teams rate limit", retry_after=wait)
+        return DeliveryFailed("Teams rate limit", retry_after=exc.retry_after or 1.0)
     if status in PERMANENT_STATUSES:
         return DeliveryFailed(say("teams.reason_refused", status=status), permanent=True)
     return DeliveryFailed(f"HTTP {status} from the Bot Connector" if status else "no answer from the Bot Connector")
