@@ -153,3 +153,48 @@ def test_with_an_app_id_a_valid_channel_token_is_served(tmp_path, monkeypatch):
         assert bot.last_card().auth == "Bearer outbound"
     finally:
         stop_teams_bot(bot)
+
+
+# ---- reaching people ----------------------------------------------------------------------------------------------
+
+
+def walk_to_the_consult_question(teams: TeamsBot) -> None:
+    teams.says("records-request")
+    for answer in (INTAKE, "sent_today", "on_track", "2026-03-20", ALL_REVIEW, NOTHING_FOUND, "colleague"):
+        teams.answers(answer)
+    teams.answers("Sam Supervisor")
+    assert teams.step() == "consult_question"
+
+
+def test_a_colleague_who_never_opened_the_app_is_reported_to_the_asker(teams: TeamsBot):
+    walk_to_the_consult_question(teams)
+    teams.answers("Could you read the last three notes for clarity?")
+    told = "\n".join(c.texts for c in teams.fake.sent("a:dm-aad-clin"))
+    assert "could not reach Sam Supervisor on Teams" in told and "not opened the records assistant" in told
+    assert teams.fake.sent("a:dm-aad-sup") == []
+
+
+def test_a_colleague_with_the_app_gets_the_consult_card_and_answers_it(teams: TeamsBot):
+    teams.says("hello", user="aad-sup")  # Sam has the app: the bot keeps the address of Sam's chat
+    walk_to_the_consult_question(teams)
+    teams.answers("Could you read the last three notes for clarity?")
+    card = teams.last_card("aad-sup")
+    assert "RR-2026-0001" in card.texts and "JQ-17" not in str(card.body)
+    teams.clicks(card, "I can help", user="aad-sup")
+    assert "can help" in teams.last_card().texts.lower()
+
+
+def test_a_rate_limited_send_waits_retry_after_and_goes_out(teams: TeamsBot):
+    teams.fake.fail_next("send", status=429, retry_after=1)
+    teams.says("records-request")
+    cards = teams.fake.sent("a:dm-aad-clin")
+    assert len(cards) == 1 and "client_label" in cards[0].inputs()
+    assert [c.answered for c in teams.fake.calls if c.method == "send"][0] is None  # the first try was refused
+
+
+def test_installing_the_app_in_a_team_makes_that_channel_the_records_channel(teams: TeamsBot):
+    from tests.fakes.bot_connector import installed_in_channel
+
+    assert teams.post(installed_in_channel(teams.fake.url)) == 201
+    assert "records channel" in teams.fake.sent("19:records@thread.tacv2")[-1].texts
+    assert teams.count(PlatformConversation) == 1
