@@ -198,3 +198,12 @@ def test_installing_the_app_in_a_team_makes_that_channel_the_records_channel(tea
     assert teams.post(installed_in_channel(teams.fake.url)) == 201
     assert "records channel" in teams.fake.sent("19:records@thread.tacv2")[-1].texts
     assert teams.count(PlatformConversation) == 1
+
+
+def test_records_request_typed_in_a_channel_opens_a_personal_chat_for_the_steps(teams: TeamsBot):
+    teams.says("records-request", user="aad-clin", conversation_type="channel", mention=True)
+    created = [c for c in teams.fake.calls if c.method == "create"]
+    assert len(created) == 1 and created[0].body["members"][0]["aadObjectId"] == "aad-clin"
+    chat = created[0].answered["id"]
+    assert "client_label" in teams.fake.sent(chat)[-1].inputs()  # the intake form, in the personal chat
+    assert teams.fake.sent("19:records@thread.tacv2") == []  # nothing about it in the channel

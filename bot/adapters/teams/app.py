@@ -165,11 +165,20 @@ class TeamsAdapter:
         return str(getattr(activity.conversation, "conversation_type", None) or "personal")
 
     async def _remember_where(self, context: TurnContext) -> None:
-        """A member's personal chat is where their steps, reminders and consults go: keep its address (in the DB)."""
+        """A member's personal chat is where their steps, reminders and consults go: keep its address (in the DB).
+
+        From a channel, a member the bot has no personal chat with yet gets one opened, so the steps of what they
+        start there have somewhere to go (a failure here is reported later, when a step cannot be delivered).
+        """
         activity = context.activity
         aad = self._aad(activity)
-        if aad in self.members and self._conversation_type(activity) == "personal":
+        if self._conversation_type(activity) == "personal":
             await self.transport.remember(f"dm:{aad}", reference_of(RAW.get()))
+        elif await self.transport.recall(f"dm:{aad}") is None:
+            try:
+                await self.transport.remember(f"dm:{aad}", await self.connector.open_personal_chat(RAW.get()))
+            except ConnectorError as exc:
+                log.info("could not open a personal chat from a channel message (%s)", exc)
 
     async def handle_installed(self, context: TurnContext) -> None:
         """Added to a team channel: that channel becomes the records channel when none is chosen yet."""

@@ -191,6 +191,33 @@ class RestConnector:
         addressed = {"id": activity_id, "conversation": reference.get("conversation"), **activity}
         await self._call("PUT", reference["serviceUrl"], path, addressed)
 
+    async def open_personal_chat(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """The bot's 1:1 chat with whoever sent this (channel) activity, created if need be; returns its reference.
+
+        Teams lets a bot start a personal chat with a member of a team it is installed in.
+        """
+        tenant = (raw.get("conversation") or {}).get("tenantId") or (
+            (raw.get("channelData") or {}).get("tenant") or {}
+        ).get("id")
+        sender = {k: v for k, v in (raw.get("from") or {}).items() if k in ("id", "name", "aadObjectId")}
+        parameters = {
+            "bot": raw.get("recipient"),
+            "members": [sender],
+            "isGroup": False,
+            "tenantId": tenant,
+            "channelData": {"tenant": {"id": tenant}},
+        }
+        answer = await self._call("POST", raw["serviceUrl"], "/v3/conversations", parameters)
+        if not answer.get("id"):
+            raise ConnectorError(0)
+        return {
+            "user": sender,
+            "bot": raw.get("recipient"),
+            "conversation": {"id": answer["id"], "conversationType": "personal", "tenantId": tenant},
+            "channelId": raw.get("channelId"),
+            "serviceUrl": answer.get("serviceUrl") or raw["serviceUrl"],
+        }
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
