@@ -9,6 +9,17 @@ one Connector call, like the bare bot's reply) and "records-request" (a new run:
 intake card sent proactively by the outbox sender after the turn).
 
 Run: uv run python benchmarks/teams_turn.py [--turns 600] [--concurrency 20] [--users 200]
+
+Where the time goes (cProfile of the serving loop, 400 "help" turns, 2 shared cores, November 2026):
+- the bare CloudAdapter builds a new msrest ConnectorClient (configuration, pipeline, retry policies, a requests
+  session with no kept connections) and a new user-token client on every turn, serializes the reply through msrest
+  models, and sends it with blocking `requests` in the default thread pool: about half its CPU is client set-up.
+- records-bot keeps the SDK's authentication as is (every request checked; anonymous in local mode, JWT otherwise)
+  but reuses the clients it makes (bot/adapters/teams/connector.py: one per bot id, serviceUrl and audience), and sends
+  its cards, already JSON, on one shared aiohttp session with the same credentials' bearer token. Per turn on the loop
+  that leaves about 1 ms for msrest's Activity.deserialize (the largest SDK cost left), 0.6 ms for the Connector call,
+  0.05 ms for authentication; the core's database work (member lookup, inbound key, run and outbox rows) runs on the
+  adapter's two threads. A new run ("records-request") is bound by SQLite writes, one writer at a time.
 """
 
 from __future__ import annotations
