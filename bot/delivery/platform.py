@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from bot.delivery.sender import SenderPort, Transport
+from bot.prompts import Answer, Origin, Prompt, Reply
 
 if TYPE_CHECKING:
     from bot.context import AppContext
@@ -16,6 +17,52 @@ if TYPE_CHECKING:
 # platform -> the module whose `create(ctx, conversation, **options)` builds its adapter; imported only when used,
 # so the core never imports a platform SDK and a platform can be replaced by swapping its folder
 PLATFORM_MODULES = {"slack": "bot.adapters.slack.platform", "teams": "bot.adapters.teams.platform"}
+
+
+class ConversationStore(Protocol):
+    """What a transport keeps in the database: where a run's messages live, how to reach a member or a channel."""
+
+    def surface(self, ref: str) -> dict: ...
+
+    def set_surface(self, ref: str, surface: dict) -> None: ...
+
+    def recall(self, platform: str, key: str) -> dict | None: ...
+
+    def remember(self, platform: str, key: str, reference: dict) -> None: ...
+
+
+class ConversationPort(ConversationStore, Protocol):
+    """What an adapter needs from bot.services.conversation.Conversation (all synchronous, DB inside)."""
+
+    def start(self, actor: Origin, *, inbound_key: str | None = None) -> Reply: ...
+
+    def answer(self, answer: Answer, *, inbound_key: str | None = None) -> Reply: ...
+
+    def command(self, actor: Origin, text: str, *, inbound_key: str | None = None) -> Reply: ...
+
+    def current(self, run_id: int, actor: Origin) -> Reply: ...
+
+    def validate_form(self, ref: str, values: dict[str, str]) -> dict[str, str]: ...
+
+    def home(self, actor: Origin) -> list[Prompt]: ...
+
+
+class AdapterPlatform:
+    """The plumbing every platform shares: it wraps its adapter, whose transport it offers and whose sender it sets."""
+
+    platform = ""
+
+    def __init__(self, ctx: AppContext, adapter: Any) -> None:
+        self.ctx, self.adapter = ctx, adapter
+        self.transport: Transport = adapter.transport
+
+    @property
+    def sender(self) -> SenderPort | None:
+        return self.adapter.sender
+
+    @sender.setter
+    def sender(self, value: SenderPort | None) -> None:
+        self.adapter.sender = value
 
 
 class PlatformAdapter(Protocol):

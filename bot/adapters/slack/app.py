@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import blocks
-from bot.adapters.slack.delivery import ConversationStore, Pacer, SlackTransport
+from bot.adapters.slack.delivery import Pacer, SlackTransport
 from bot.adapters.slack.directory import Directory
 from bot.adapters.slack.ids import (
     ACTION_PATTERN,
@@ -32,37 +32,13 @@ from bot.adapters.slack.ids import (
 )
 from bot.adapters.slack.inbound import payload_problem
 from bot.config import PracticeSettings
+from bot.delivery.platform import ConversationPort
+from bot.delivery.sender import SenderPort
 from bot.prompts import Answer, Origin, Prompt, Reply
 from bot.refs import RunRef
 from bot.text import say
 
 log = logging.getLogger("records_bot.slack")
-
-
-class ConversationPort(ConversationStore, Protocol):
-    """What the adapter needs from bot.services.conversation.Conversation (all synchronous, DB inside)."""
-
-    def start(self, actor: Origin, *, inbound_key: str | None = None) -> Reply: ...
-
-    def answer(self, answer: Answer, *, inbound_key: str | None = None) -> Reply: ...
-
-    def command(self, actor: Origin, text: str, *, inbound_key: str | None = None) -> Reply: ...
-
-    def current(self, run_id: int, actor: Origin) -> Reply: ...
-
-    def validate_form(self, ref: str, values: dict[str, str]) -> dict[str, str]: ...
-
-    def home(self, actor: Origin) -> list[Prompt]: ...
-
-
-class SenderPort(Protocol):
-    """What the adapter needs from the outbox sender."""
-
-    def kick(self) -> None: ...
-
-    def form_shown(self, row_id: int, shown: int) -> None: ...
-
-    def form_not_shown(self, row_id: int) -> None: ...
 
 
 def web_client(token: str, api_url: str | None = None, timeout: float = 10.0) -> AsyncWebClient:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -16,6 +16,7 @@ from bot.adapters.slack import blocks
 from bot.adapters.slack.directory import Directory
 from bot.config import PracticeSettings
 from bot.delivery import outbox
+from bot.delivery.platform import ConversationStore
 from bot.delivery.sender import DeliveryFailed
 from bot.prompts import Prompt
 from bot.refs import RunRef
@@ -23,18 +24,6 @@ from bot.store import OutboxMessage
 from bot.text import say
 
 log = logging.getLogger("records_bot.slack")
-
-
-class ConversationStore(Protocol):
-    """What the transport keeps in the database: where a run's messages live, each member's DM channel."""
-
-    def surface(self, ref: str) -> dict: ...
-
-    def set_surface(self, ref: str, surface: dict) -> None: ...
-
-    def recall(self, platform: str, key: str) -> dict | None: ...
-
-    def remember(self, platform: str, key: str, reference: dict) -> None: ...
 
 
 class Pacer:

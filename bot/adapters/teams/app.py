@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 from botbuilder.core import TurnContext
@@ -18,8 +18,9 @@ from botbuilder.schema import Activity, ActivityTypes
 
 from bot.adapters.teams import cards
 from bot.adapters.teams.connector import BotSettings, ConnectorError, RestConnector, ReusingAuthentication
-from bot.adapters.teams.delivery import ConversationStore, TeamsTransport, card_activity, reference_of
+from bot.adapters.teams.delivery import TeamsTransport, card_activity, reference_of
 from bot.config import PracticeSettings
+from bot.delivery.platform import ConversationPort
 from bot.delivery.routing import CHANNEL_KEY
 from bot.delivery.sender import SenderPort
 from bot.prompts import Answer, Origin, Prompt, Reply
@@ -31,20 +32,6 @@ PLATFORM = "teams"
 MENTION = re.compile(r"<at[^>]*>.*?</at>", re.I | re.S)
 COMMAND_WORD = "records-request"
 RAW = contextvars.ContextVar[dict[str, Any]]("teams_raw_activity")  # the activity JSON as posted, for this turn
-
-
-class ConversationPort(ConversationStore, Protocol):
-    """What the adapter needs from bot.services.conversation.Conversation (all synchronous, DB inside)."""
-
-    def start(self, actor: Origin, *, inbound_key: str | None = None) -> Reply: ...
-
-    def answer(self, answer: Answer, *, inbound_key: str | None = None) -> Reply: ...
-
-    def command(self, actor: Origin, text: str, *, inbound_key: str | None = None) -> Reply: ...
-
-    def current(self, run_id: int, actor: Origin) -> Reply: ...
-
-    def validate_form(self, ref: str, values: dict[str, str]) -> dict[str, str]: ...
 
 
 class TeamsAdapter:

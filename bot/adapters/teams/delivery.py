@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 from bot.adapters.teams import cards
 from bot.adapters.teams.connector import ConnectorError, RestConnector
 from bot.delivery import outbox
+from bot.delivery.platform import ConversationStore
 from bot.delivery.routing import CHANNEL_KEY
 from bot.delivery.sender import DeliveryFailed
 from bot.store import OutboxMessage
@@ -19,14 +20,6 @@ log = logging.getLogger("records_bot.teams")
 
 PLATFORM = "teams"
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 410, 413})
-
-
-class ConversationStore(Protocol):
-    """Where conversation references live: the platform_conversations table, never only in memory."""
-
-    def recall(self, platform: str, key: str) -> dict | None: ...
-
-    def remember(self, platform: str, key: str, reference: dict) -> None: ...
 
 
 def reference_of(raw: dict[str, Any], *, channel: bool = False) -> dict[str, Any]:

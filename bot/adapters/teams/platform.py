@@ -8,29 +8,17 @@ from aiohttp import web
 
 from bot.adapters.teams.app import TeamsAdapter
 from bot.adapters.teams.connector import BotSettings
-from bot.delivery.sender import SenderPort, Transport
+from bot.delivery.platform import AdapterPlatform
 from bot.text import say
 
 if TYPE_CHECKING:
     from bot.context import AppContext
 
 
-class TeamsPlatform:
+class TeamsPlatform(AdapterPlatform):
     """records-bot serve's Teams side: authenticated with MICROSOFT_APP_ID, else local mode on 127.0.0.1 only."""
 
     platform = "teams"
-
-    def __init__(self, ctx: AppContext, adapter: TeamsAdapter) -> None:
-        self.ctx, self.adapter = ctx, adapter
-        self.transport: Transport = adapter.transport
-
-    @property
-    def sender(self) -> SenderPort | None:
-        return self.adapter.sender
-
-    @sender.setter
-    def sender(self, value: SenderPort | None) -> None:
-        self.adapter.sender = value
 
     @property
     def local_only(self) -> bool:
