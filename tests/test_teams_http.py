@@ -193,10 +193,18 @@ def test_a_rate_limited_send_waits_retry_after_and_goes_out(teams: TeamsBot):
 
 
 def test_installing_the_app_in_a_team_makes_that_channel_the_records_channel(teams: TeamsBot):
-    from tests.fakes.bot_connector import installed_in_channel
+    from tests.fakes.bot_connector import installed
 
-    assert teams.post(installed_in_channel(teams.fake.url)) == 201
+    assert teams.post(installed(teams.fake.url)) == 201
     assert "records channel" in teams.fake.sent("19:records@thread.tacv2")[-1].texts
+    assert teams.count(PlatformConversation) == 1
+
+
+def test_a_member_who_adds_the_app_is_greeted_once_and_can_be_reached_from_then_on(teams: TeamsBot):
+    from tests.fakes.bot_connector import installed
+
+    assert teams.post(installed(teams.fake.url, user="aad-sup", in_channel=False)) == 201
+    assert len(teams.fake.sent("a:dm-aad-sup")) == 1 and "records-request" in teams.last_card("aad-sup").texts
     assert teams.count(PlatformConversation) == 1
 
 

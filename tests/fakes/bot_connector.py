@@ -232,8 +232,11 @@ def message(
     return activity
 
 
-def installed_in_channel(service_url: str, *, user: str = "aad-admin") -> dict[str, Any]:
-    """The installationUpdate Teams sends when the app is added to a team (its General channel)."""
+def installed(service_url: str, *, user: str = "aad-admin", in_channel: bool = True) -> dict[str, Any]:
+    """The installationUpdate Teams sends when the app is added to a team (its General channel) or by a person."""
+    conversation = {"id": "19:records@thread.tacv2", "conversationType": "channel", "tenantId": TENANT}
+    if not in_channel:
+        conversation = {"id": f"a:dm-{user}", "conversationType": "personal", "tenantId": TENANT}
     return {
         "type": "installationUpdate",
         "action": "add",
@@ -241,9 +244,9 @@ def installed_in_channel(service_url: str, *, user: str = "aad-admin") -> dict[s
         "serviceUrl": service_url,
         "channelId": "msteams",
         "from": {"id": f"29:{user}", "aadObjectId": user},
-        "conversation": {"id": "19:records@thread.tacv2", "conversationType": "channel", "tenantId": TENANT},
+        "conversation": conversation,
         "recipient": {"id": BOT_ID, "name": "Records"},
-        "channelData": {"tenant": {"id": TENANT}, "team": {"id": "19:records@thread.tacv2"}},
+        "channelData": {"tenant": {"id": TENANT}},
     }
 
 

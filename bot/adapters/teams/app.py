@@ -168,20 +168,19 @@ class TeamsAdapter:
                 log.info("could not open a personal chat from a channel message (%s)", exc)
 
     async def handle_installed(self, context: TurnContext) -> None:
-        """Added to a team channel: that channel becomes the records channel when none is chosen yet."""
+        """Added to a team channel: that channel becomes the records channel when none is chosen yet.
+        Added by a member for themself: their personal chat is kept, and they are greeted once."""
         activity = context.activity
-        added = activity.type == ActivityTypes.installation_update and activity.action in ("add", "add-upgrade")
+        installed = activity.type == ActivityTypes.installation_update and activity.action in ("add", "add-upgrade")
         bot_added = any(m.id == activity.recipient.id for m in activity.members_added or [])
-        if not (added or bot_added):
-            return
-        if self._conversation_type(activity) == "channel":
-            if await self._run(self.conversation.recall, PLATFORM, CHANNEL_KEY) is None:
+        kind = self._conversation_type(activity)
+        if kind == "channel" and (installed or bot_added):
+            if await self.transport.recall(CHANNEL_KEY) is None:
                 await self.transport.remember(CHANNEL_KEY, reference_of(RAW.get(), channel=True))
                 await self.say(context, say("teams.channel_set"))
-        elif self._conversation_type(activity) == "personal":
-            aad = self._aad(activity)
-            if aad in self.members:
-                await self.transport.remember(f"dm:{aad}", reference_of(RAW.get()))
+        elif kind == "personal" and installed:  # Teams also sends a conversationUpdate: one welcome, not two
+            if self._aad(activity) in self.members:
+                await self.transport.remember(f"dm:{self._aad(activity)}", reference_of(RAW.get()))
             await self.say(context, say("teams.welcome"))
 
     async def handle_text(self, context: TurnContext) -> None:
