@@ -215,3 +215,28 @@ def test_records_request_typed_in_a_channel_opens_a_personal_chat_for_the_steps(
     chat = created[0].answered["id"]
     assert "client_label" in teams.fake.sent(chat)[-1].inputs()  # the intake form, in the personal chat
     assert teams.fake.sent("19:records@thread.tacv2") == []  # nothing about it in the channel
+
+
+def test_reminders_reach_the_records_channel_without_phi_and_the_owner_in_their_chat(teams: TeamsBot):
+    from datetime import UTC, datetime
+
+    from bot.services.reminders import sweep
+    from tests.fakes.bot_connector import installed
+
+    teams.post(installed(teams.fake.url))  # the app added to the team: its channel is the records channel
+    teams.says("records-request")
+    teams.answers(INTAKE)
+    before_channel, before_chat = len(teams.fake.sent("19:records@thread.tacv2")), len(teams.fake.sent("a:dm-aad-clin"))
+    report = sweep(
+        teams.ctx.engine,
+        teams.ctx.practice,
+        teams.adapter.conversation.router,
+        now=datetime(2026, 4, 2, 15, tzinfo=UTC),
+    )
+    assert report.sent
+    teams.adapter.sender.kick()
+    teams.settle()
+    channel = teams.fake.sent("19:records@thread.tacv2")[before_channel:]
+    chat = teams.fake.sent("a:dm-aad-clin")[before_chat:]
+    assert channel and chat
+    assert all("RR-2026-0001" in c.texts and "JQ-17" not in str(c.body) for c in channel)
