@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,8 @@ SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 BUTTONS = 5  # more choices than this become a drop-down
-TEXT_BLOCK = 20_000  # well inside Teams' ~80 KB message size, even with a draft letter on the card
+TEXT_BLOCK = 20_000  # one TextBlock at most; a whole card is kept under CARD_BYTES
+CARD_BYTES = 70_000  # Teams refuses messages over about 80-100 KB (413 MessageSizeTooBig): stay well under
 QUESTION_KEPT = 300  # how much of the question a submit carries back (it reads back on the ticked card)
 
 # keys a submit's data carries; input ids never start with "rr_" except the two below
@@ -27,11 +29,38 @@ def clip(text: str, limit: int) -> str:
 
 
 def card(body: list[dict[str, Any]]) -> Card:
-    return {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body}
+    return fit({"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body})
+
+
+def _text_blocks(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        found = [node] if node.get("type") == "TextBlock" else []
+        return found + [b for value in node.values() for b in _text_blocks(value)]
+    if isinstance(node, list):
+        return [b for item in node for b in _text_blocks(item)]
+    return []
+
+
+def fit(shown: Card, limit: int = CARD_BYTES) -> Card:
+    """Shorten the longest texts (a long draft) until the card is under Teams' message size; inputs stay whole."""
+    size = len(json.dumps(shown, ensure_ascii=False).encode())
+    blocks = _text_blocks(shown)
+    while size > limit and blocks:
+        longest = max(blocks, key=lambda b: len(b["text"]))
+        over = size - limit
+        keep = max(len(longest["text"]) - over - 200, 200)
+        if keep >= len(longest["text"]):
+            break
+        longest["text"] = longest["text"][:keep] + "\n\n" + say("teams.text_shortened")
+        blocks.remove(longest)
+        size = len(json.dumps(shown, ensure_ascii=False).encode())
+    return shown
 
 
 def text_block(text: str, **style: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": clip(text, TEXT_BLOCK), "wrap": True, **style}
+    if len(text) > TEXT_BLOCK:  # a letter longer than a card should hold: say where the whole text is
+        text = text[: TEXT_BLOCK - 200] + "\n\n" + say("teams.text_shortened")
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
 def submit(title: str, data: dict[str, Any], *, primary: bool = False) -> dict[str, Any]:
