@@ -55,3 +55,11 @@ def test_many_long_notes_together_still_fit_in_one_message():
     notes = [Prompt(kind="notice", text="Note. " * 3000) for _ in range(6)]  # 6 x 18 KB
     card = cards.render_cards(notes)
     assert len(json.dumps(card, ensure_ascii=False).encode()) <= cards.CARD_BYTES
+
+
+def test_a_drop_down_answer_reads_back_with_its_label():
+    many = tuple(Choice(f"v{n}", f"Choice {n}") for n in range(8))
+    card = cards.render_step([Prompt(kind="choice", text="Which?", ref="run:1:x:0", choices=many)])
+    send = next(a for b in card["body"] if b["type"] == "ActionSet" for a in b["actions"])
+    ref, value, label, question = cards.read_submit(send["data"] | {cards.INPUT: "v3"})
+    assert (ref, value, label, question) == ("run:1:x:0", "v3", "Choice 3", "Which?")

@@ -18,7 +18,7 @@ CARD_BYTES = 70_000  # Teams refuses messages over about 80-100 KB (413 MessageS
 QUESTION_KEPT = 300  # how much of the question a submit carries back (it reads back on the ticked card)
 
 # keys a submit's data carries; input ids never start with "rr_" except the two below
-REF, VALUE, LABEL, QUESTION = "rr_ref", "rr_value", "rr_label", "rr_question"
+REF, VALUE, LABEL, QUESTION, LABELS = "rr_ref", "rr_value", "rr_label", "rr_question", "rr_labels"
 INPUT, NOTE = "rr_input", "rr_note"
 
 Card = dict[str, Any]
@@ -89,6 +89,11 @@ def yes_no(prompt: Prompt) -> tuple[Choice, ...]:
     return prompt.choices or (Choice("yes", say("teams.yes")), Choice("no", say("teams.no")))
 
 
+def _labels(choices: Sequence[Choice]) -> dict[str, str]:
+    """How each value of a drop-down or checklist reads back on the ticked card."""
+    return {c.value: clip(c.label, 200) for c in choices}
+
+
 def _data(prompt: Prompt, **extra: Any) -> dict[str, Any]:
     return {REF: prompt.ref, QUESTION: clip(prompt.text or "", QUESTION_KEPT), **extra}
 
@@ -125,10 +130,11 @@ def prompt_elements(prompt: Prompt, *, with_header: bool = True, values: dict[st
             ]
         else:
             body.append(choice_set(INPUT, choices, default=prompt.default))
-            actions = [submit(say("teams.send_button"), _data(prompt), primary=True)]
+            actions = [submit(say("teams.send_button"), _data(prompt, **{LABELS: _labels(choices)}), primary=True)]
     elif prompt.kind == "member":
         body.append(choice_set(INPUT, prompt.choices, default=prompt.default))
-        actions = [submit(say("teams.send_button"), _data(prompt), primary=True)]
+        labels = _labels(prompt.choices)
+        actions = [submit(say("teams.send_button"), _data(prompt, **{LABELS: labels}), primary=True)]
     elif prompt.kind == "date":
         picker: dict[str, Any] = {"type": "Input.Date", "id": INPUT, "label": say("teams.date_label")}
         if prompt.default:
@@ -149,7 +155,8 @@ def prompt_elements(prompt: Prompt, *, with_header: bool = True, values: dict[st
         actions = [submit(say("teams.send_button"), _data(prompt), primary=True)]
     elif prompt.kind == "checklist":
         body.append(choice_set(INPUT, prompt.choices, default=prompt.default, multi=True))
-        actions = [submit(say("teams.done_button"), _data(prompt), primary=True)]
+        labels = _labels(prompt.choices)
+        actions = [submit(say("teams.done_button"), _data(prompt, **{LABELS: labels}), primary=True)]
     elif prompt.kind == "form":
         for form_field in prompt.fields:
             body.extend(form_inputs(form_field, (values or {}).get(form_field.name), prompt.field_errors))
@@ -251,6 +258,8 @@ def read_submit(value: dict[str, Any]) -> tuple[str, Any, str | None, str] | Non
         return ref, answer, label, question
     if INPUT in value:  # one input and Send: a choice, a date, a text, ticked boxes (comma-separated)
         typed = str(value.get(INPUT) or "")
-        return ref, typed, typed, question
+        labels = value.get(LABELS) if isinstance(value.get(LABELS), dict) else {}
+        shown = ", ".join(str(labels.get(v, v)) for v in typed.split(",")) if labels and typed else typed
+        return ref, typed, shown or say("teams.nothing_ticked"), question
     fields = {k: "" if v is None else str(v) for k, v in value.items() if not k.startswith("rr_")}
     return ref, fields, None, question
