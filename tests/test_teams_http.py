@@ -240,3 +240,18 @@ def test_reminders_reach_the_records_channel_without_phi_and_the_owner_in_their_
     chat = teams.fake.sent("a:dm-aad-clin")[before_chat:]
     assert channel and chat
     assert all("RR-2026-0001" in c.texts and "JQ-17" not in str(c.body) for c in channel)
+
+
+def test_a_colleague_who_removed_the_app_is_reported_to_the_asker(teams: TeamsBot):
+    teams.says("hello", user="aad-sup")
+    walk_to_the_consult_question(teams)
+    teams.fake.fail_next("send", status=403, conversation="a:dm-aad-sup")  # the bot may not write to Sam any more
+    teams.answers("Could you read the last three notes for clarity?")
+    told = "\n".join(c.texts for c in teams.fake.sent("a:dm-aad-clin"))
+    assert "could not reach Sam Supervisor on Teams" in told and "HTTP 403" in told
+
+
+def test_a_connector_outage_is_retried_and_the_step_arrives(teams: TeamsBot):
+    teams.fake.fail_next("send", status=503, times=2)
+    teams.says("records-request")
+    assert "client_label" in teams.last_card().inputs()

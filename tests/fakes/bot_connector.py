@@ -76,6 +76,7 @@ class _Failure:
     status: int
     retry_after: int | None
     times: int
+    conversation: str | None = None  # only calls into this conversation
 
 
 class FakeBotConnector:
@@ -112,10 +113,19 @@ class FakeBotConnector:
 
     # ---- what tests tell it and ask it ----------------------------------------------------------------------------
 
-    def fail_next(self, method: str = "send", *, status: int = 500, retry_after: int | None = None, times: int = 1):
-        """The next `times` calls of method ("send", "update", "create") fail with status (429: with Retry-After)."""
+    def fail_next(
+        self,
+        method: str = "send",
+        *,
+        status: int = 500,
+        retry_after: int | None = None,
+        times: int = 1,
+        conversation: str | None = None,
+    ) -> None:
+        """The next `times` calls of method ("send", "update", "create"), into `conversation` when given, fail with
+        status (429: with Retry-After)."""
         with self._lock:
-            self._failures.setdefault(method, []).append(_Failure(status, retry_after, times))
+            self._failures.setdefault(method, []).append(_Failure(status, retry_after, times, conversation))
 
     def sent(self, conversation: str | None = None) -> list[Call]:
         """Activities the Connector accepted into conversations (sends and replies), optionally to one conversation."""
@@ -156,11 +166,11 @@ class FakeBotConnector:
             if self.record:
                 self.calls.append(call)
             queue = self._failures.get(method) or []
-            failure = queue[0] if queue else None
+            failure = next((f for f in queue if f.conversation in (None, call.conversation)), None)
             if failure is not None:
                 failure.times -= 1
                 if failure.times <= 0:
-                    queue.pop(0)
+                    queue.remove(failure)
         if failure is None:
             return call, None
         headers = {"Retry-After": str(failure.retry_after or 1)} if failure.status == 429 else {}
