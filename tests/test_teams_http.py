@@ -255,3 +255,23 @@ def test_a_connector_outage_is_retried_and_the_step_arrives(teams: TeamsBot):
     teams.fake.fail_next("send", status=503, times=2)
     teams.says("records-request")
     assert "client_label" in teams.last_card().inputs()
+
+
+def test_malformed_requests_get_400_or_415_and_change_nothing(teams: TeamsBot):
+    import urllib.error
+    import urllib.request
+
+    def post(data: bytes, content_type: str = "application/json") -> int:
+        request = urllib.request.Request(teams.url, data=data, headers={"Content-Type": content_type}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert post(b"not json") == 400
+    assert post(b"[1, 2]") == 400
+    assert post(b'{"text": "records-request"}') == 400  # no type: not an activity
+    assert post(b'{"type": "message", "timestamp": {"not": "a date"}}') == 400
+    assert post(b"type=message", "application/x-www-form-urlencoded") == 415
+    assert teams.count(FlowRun) == 0 and teams.fake.calls == []

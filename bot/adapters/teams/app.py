@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -56,7 +57,8 @@ class TeamsAdapter:
         self.transport = TeamsTransport(self.connector, conversation, run=self._run)
         self.sender = sender
         self.members = {m.teams_user_id: m for m in practice.members if m.teams_user_id}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._turns = 0  # turns in progress: shutdown waits for them (their answers are rows by the time they end)
+        self._idle: asyncio.Event | None = None
 
     # ---- plumbing --------------------------------------------------------------------------------------------------
 
@@ -73,10 +75,25 @@ class TeamsAdapter:
             return web.Response(status=400)
         if not isinstance(body, dict):
             return web.Response(status=400)
-        activity = Activity().deserialize(body)
+        try:
+            activity = Activity().deserialize(body)
+        except Exception:  # msrest refuses a field of the wrong shape: not an activity
+            return web.Response(status=400)
         if not activity.type or not isinstance(body.get("serviceUrl", ""), str):
             return web.Response(status=400)
         RAW.set(body)
+        if self._idle is None:
+            self._idle = asyncio.Event()
+        self._turns += 1
+        self._idle.clear()
+        try:
+            return await self._authenticated_turn(request, activity)
+        finally:
+            self._turns -= 1
+            if not self._turns:
+                self._idle.set()
+
+    async def _authenticated_turn(self, request: web.Request, activity: Activity) -> web.Response:
         try:
             authenticated = await self.authentication.authenticate_request(
                 activity, request.headers.get("Authorization", "")
@@ -93,16 +110,11 @@ class TeamsAdapter:
         """A synchronous core call (database inside) on the adapter's threads."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, partial(call, *args, **kwargs))
 
-    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def drain(self, timeout: float = 10.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self._tasks and loop.time() < deadline:
-            await asyncio.wait(list(self._tasks), timeout=deadline - loop.time())
+        """Wait for the turns still in progress (shutdown, tests); the rest of their work is in the outbox."""
+        if self._turns and self._idle is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), timeout)
 
     async def close(self) -> None:
         await self.connector.close()
