@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 import threading
 import time
 import urllib.error
@@ -17,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.slack_api import ServerThread
+from tests.fakes.slack_api import ServerThread, serve_until_killed
 
 BOT_ID = "28:records-bot"
 TENANT = "tenant-1"
@@ -276,13 +275,7 @@ def post_activity(url: str, activity: dict[str, Any], *, token: str | None = Non
 
 def main() -> None:
     """Serve the fake until killed, printing its URL on the first line (used by benchmarks/teams_turn.py)."""
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    fake = FakeBotConnector(record=False).start(port)
-    print(fake.url, flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        fake.stop()
+    serve_until_killed(FakeBotConnector(record=False))
 
 
 if __name__ == "__main__":
