@@ -1,10 +1,10 @@
-"""Command-line entry point: records-bot (chat, serve, doctor, deadline, db, audit, export, reminders)."""
+"""Command-line entry point: records-bot (chat, serve, doctor, deadline, db, audit, export, reminders, teams-package)."""
 
 from __future__ import annotations
 
 import typer
 
-from bot.commands import audit, chat, db, deadline, doctor, export, reminders, serve
+from bot.commands import audit, chat, db, deadline, doctor, export, reminders, serve, teams_package
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -20,7 +20,7 @@ def _root() -> None:
     """records-bot: walks a therapy practice through client records requests."""
 
 
-for command_module in (chat, serve, doctor, deadline, db, audit, export, reminders):
+for command_module in (chat, serve, doctor, deadline, db, audit, export, reminders, teams_package):
     command_module.register(app)
 
 

@@ -40,6 +40,10 @@ class EnvSettings(BaseSettings):
     slack_app_token: str | None = None
     slack_api_url: str | None = None
     slack_api_timeout: float = 10.0  # seconds for one Web API call; a slower answer is retried from the outbox
+    microsoft_app_id: str | None = None  # the Azure Bot's app id; unset: Teams local mode (no authentication)
+    microsoft_app_password: str | None = None
+    microsoft_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "MultiTenant"
+    microsoft_app_tenant_id: str | None = None
     port: int = 3000
     poll_interval_seconds: float = 15.0
     smtp_host: str | None = None
@@ -51,7 +55,14 @@ class EnvSettings(BaseSettings):
     @property
     def chat_platforms(self) -> tuple[str, ...]:
         """The chat platforms messages can be delivered through: those whose sending credentials are set."""
-        return ("slack",) if self.slack_bot_token else ()
+        found = ("slack",) if self.slack_bot_token else ()
+        return (*found, "teams") if self.microsoft_app_id else found
+
+    @model_validator(mode="after")
+    def _teams_tenant_when_needed(self) -> EnvSettings:
+        if self.microsoft_app_id and self.microsoft_app_type != "MultiTenant" and not self.microsoft_app_tenant_id:
+            raise ValueError(say("settings.teams_tenant_needed", app_type=self.microsoft_app_type))
+        return self
 
 
 class Member(BaseModel):

@@ -24,6 +24,7 @@ from bot.store import utcnow
 log = logging.getLogger("records_bot.server")
 
 ADAPTER = web.AppKey("slack_adapter", object)  # the Slack adapter, when Slack is configured (tests reach in)
+TEAMS_ADAPTER = web.AppKey("teams_adapter", object)  # the Teams adapter, when Teams is served
 PLATFORMS = web.AppKey("platforms", list)
 SENDER = web.AppKey("outbox_sender", object)
 TASKS = web.AppKey("background_tasks", list)
@@ -47,7 +48,7 @@ def build_app(ctx: AppContext, *, conversation: Any | None = None, **adapter_opt
     db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writes") if sqlite else None
     if db_executor is not None:
         adapter_options.setdefault("db_executor", db_executor)
-    platforms: list[PlatformAdapter] = create_adapters(ctx, conversation, **adapter_options)
+    platforms: list[PlatformAdapter] = create_adapters(ctx, conversation, serving=True, **adapter_options)
     if not platforms:
         raise NoPlatform("no chat platform is configured")
     router = Router(ctx.practice, tuple(p.platform for p in platforms))
@@ -64,6 +65,8 @@ def build_app(ctx: AppContext, *, conversation: Any | None = None, **adapter_opt
         platform.add_routes(web_app)
         if platform.platform == "slack":
             web_app[ADAPTER] = platform.adapter  # type: ignore[attr-defined]
+        if platform.platform == "teams":
+            web_app[TEAMS_ADAPTER] = platform.adapter  # type: ignore[attr-defined]
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
@@ -152,4 +155,6 @@ def serve(
     web_app = build_app(ctx)
     for platform in web_app[PLATFORMS]:
         announce(platform.describe())
+    if any(getattr(platform, "local_only", False) for platform in web_app[PLATFORMS]):
+        host = "127.0.0.1"  # a platform without authentication (Teams local mode) is never reachable from outside
     web.run_app(web_app, host=host, port=port, print=None, access_log=None, handle_signals=True)

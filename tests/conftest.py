@@ -72,3 +72,4 @@ def smtp_server():
 
 
 from tests.slack_bot import bot  # noqa: E402, F401  (the Slack service fixture, shared by the Slack test files)
+from tests.teams_bot import teams  # noqa: E402, F401  (the Teams service fixture)

@@ -4,8 +4,15 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PLATFORM_IMPORT = re.compile(r"^\s*(from|import)\s+(slack_bolt|slack_sdk|botbuilder)\b", re.M)
-ALLOWED = {"slack_bolt": "bot/adapters/slack/", "slack_sdk": "bot/adapters/slack/", "botbuilder": "bot/adapters/teams/"}
+PLATFORM_IMPORT = re.compile(r"^\s*(from|import)\s+(slack_bolt|slack_sdk|botbuilder|botframework|msrest)\b", re.M)
+TEAMS = "bot/adapters/teams/"  # the Bot Framework SDK and its connector: replaceable by swapping this folder alone
+ALLOWED = {
+    "slack_bolt": "bot/adapters/slack/",
+    "slack_sdk": "bot/adapters/slack/",
+    "botbuilder": TEAMS,
+    "botframework": TEAMS,
+    "msrest": TEAMS,
+}
 
 
 def test_only_adapters_import_platform_sdks():
@@ -21,3 +28,18 @@ def test_only_adapters_import_platform_sdks():
 def test_the_check_itself_catches_a_leak(tmp_path):
     leaked = "from slack_sdk import WebClient\n"
     assert PLATFORM_IMPORT.search(leaked)
+    for leak in ("from botbuilder.core import TurnContext\n", "import botframework.connector\n"):
+        assert PLATFORM_IMPORT.search(leak)
+
+
+def test_the_teams_sdk_is_imported_only_when_teams_is_served():
+    """The core and the Slack side load without botbuilder: it is reached only through PLATFORM_MODULES."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bot.server, bot.delivery.platform, bot.services.conversation, bot.adapters.slack.platform; "
+        "print(any(m.startswith(('botbuilder', 'botframework')) for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 
 def doctor() -> None:
-    """Check settings, the database, Slack (token, records channel, members) and SMTP; exit 1 if anything needs fixing."""
+    """Check settings, the database, Slack (token, records channel, members), Teams (mode, records channel, members
+    who have the app) and SMTP; exit 1 if anything needs fixing."""
     import os
 
     from bot import text
@@ -29,9 +30,13 @@ def doctor() -> None:
     os.environ.setdefault("PGCONNECT_TIMEOUT", "5")  # a PostgreSQL host that never answers: a line in seconds
     findings += [check_practice_file(env), check_database(env)]
 
-    from bot.adapters.slack.doctor import check_slack
+    if env.slack_bot_token or env.slack_signing_secret or not env.microsoft_app_id:
+        from bot.adapters.slack.doctor import check_slack
 
-    findings += check_slack(env, practice)
+        findings += check_slack(env, practice)
+    from bot.adapters.teams.doctor import check_teams
+
+    findings += check_teams(env, practice)
     smtp = check_smtp(env)
     if smtp is not None:
         findings.append(smtp)

@@ -7,11 +7,12 @@ import typer
 
 def serve(
     port: int | None = typer.Option(
-        None, "--port", help="HTTP port for /slack/events and /healthz; default: PORT or 3000."
+        None, "--port", help="HTTP port for /slack/events, /api/messages and /healthz; default: PORT or 3000."
     ),
     host: str = typer.Option("0.0.0.0", "--host", help="Address to listen on."),
 ) -> None:
-    """Run the assistant: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT at /slack/events."""
+    """Run the assistant: Slack (Socket Mode when SLACK_APP_TOKEN is set, else HTTP at /slack/events) and Teams at
+    /api/messages when MICROSOFT_APP_ID is set. With neither, Teams local mode: no authentication, 127.0.0.1 only."""
     import logging
 
     from bot import text
@@ -26,8 +27,6 @@ def serve(
     if bool(env.slack_bot_token) != bool(env.slack_signing_secret):  # half a Slack set-up: say which half is missing
         missing = "SLACK_SIGNING_SECRET" if env.slack_bot_token else "SLACK_BOT_TOKEN"
         fail(text.say("slack.missing_env", name=missing))
-    if not env.chat_platforms:
-        fail(text.say("no_platform"))
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = open_context()
 

@@ -47,7 +47,25 @@ class ConversationPort(ConversationStore, Protocol):
 
 # platform -> the module whose `create(ctx, conversation, **options)` builds its adapter; imported only when used,
 # so the core never imports a platform SDK and a platform can be replaced by swapping its folder
-PLATFORM_MODULES = {"slack": "bot.adapters.slack.platform"}
+PLATFORM_MODULES = {"slack": "bot.adapters.slack.platform", "teams": "bot.adapters.teams.platform"}
+
+
+class AdapterPlatform:
+    """The plumbing every platform shares: it wraps its adapter, whose transport it offers and whose sender it sets."""
+
+    platform = ""
+
+    def __init__(self, ctx: AppContext, adapter: Any) -> None:
+        self.ctx, self.adapter = ctx, adapter
+        self.transport: Transport = adapter.transport
+
+    @property
+    def sender(self) -> SenderPort | None:
+        return self.adapter.sender
+
+    @sender.setter
+    def sender(self, value: SenderPort | None) -> None:
+        self.adapter.sender = value
 
 
 class PlatformAdapter(Protocol):
@@ -70,18 +88,26 @@ class PlatformAdapter(Protocol):
         """One line for start-up: how it is reached."""
 
 
-def configured_platforms(ctx: AppContext) -> list[str]:
-    """The platforms whose credentials are set, in a stable order."""
+def configured_platforms(ctx: AppContext, *, serving: bool = False) -> list[str]:
+    """The platforms whose credentials are set, in a stable order.
+
+    Serving with no credentials at all, Teams runs in local mode (no authentication, 127.0.0.1 only), so a
+    newcomer can try it with the Bot Framework Emulator; it never shares a port with Slack's public endpoint.
+    """
     env = ctx.env
     found = []
     if env.slack_bot_token and env.slack_signing_secret:
         found.append("slack")
+    if env.microsoft_app_id or (serving and not found):
+        found.append("teams")
     return found
 
 
-def create_adapters(ctx: AppContext, conversation: Any, **options: Any) -> list[PlatformAdapter]:
+def create_adapters(
+    ctx: AppContext, conversation: Any, *, serving: bool = False, **options: Any
+) -> list[PlatformAdapter]:
     adapters = []
-    for name in configured_platforms(ctx):
+    for name in configured_platforms(ctx, serving=serving):
         create: Callable[..., PlatformAdapter] = importlib.import_module(PLATFORM_MODULES[name]).create
         adapters.append(create(ctx, conversation, **options))
     return adapters

@@ -466,15 +466,19 @@ def intake_values(**overrides: str) -> dict[str, dict[str, Any]]:
     return values
 
 
-def main() -> None:
-    """Serve the fake until killed, printing its URL on the first line (used by benchmarks/slack_ack.py)."""
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    fake = FakeSlackAPI(record=False).start(port)
+def serve_until_killed(fake: Any) -> None:
+    """Start a fake on the port given as the first argument (default: any), print its URL, serve until killed."""
+    fake.start(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
     print(fake.url, flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         fake.stop()
+
+
+def main() -> None:
+    """Serve the fake until killed, printing its URL on the first line (used by benchmarks/slack_ack.py)."""
+    serve_until_killed(FakeSlackAPI(record=False))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ from bot.adapters.slack.ids import (
 )
 from bot.adapters.slack.inbound import payload_problem
 from bot.config import PracticeSettings
-from bot.delivery.platform import ConversationPort, SenderPort
+from bot.delivery.platform import ConversationPort
+from bot.delivery.sender import SenderPort
 from bot.prompts import Answer, Origin, Prompt, Reply
 from bot.refs import RunRef
 from bot.text import say

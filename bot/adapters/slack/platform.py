@@ -8,30 +8,21 @@ import aiohttp
 from aiohttp import web
 
 from bot.adapters.slack.app import SlackAdapter
-from bot.delivery.sender import SenderPort, Transport
+from bot.delivery.platform import AdapterPlatform
 from bot.text import say
 
 if TYPE_CHECKING:
     from bot.context import AppContext
 
 
-class SlackPlatform:
+class SlackPlatform(AdapterPlatform):
     """records-bot serve's Slack side: /slack/events (HTTP) or a Socket Mode connection."""
 
     platform = "slack"
 
     def __init__(self, ctx: AppContext, adapter: SlackAdapter) -> None:
-        self.ctx, self.adapter = ctx, adapter
-        self.transport: Transport = adapter.transport
+        super().__init__(ctx, adapter)
         self._socket: Any = None
-
-    @property
-    def sender(self) -> SenderPort | None:
-        return self.adapter.sender
-
-    @sender.setter
-    def sender(self, value: SenderPort | None) -> None:
-        self.adapter.sender = value
 
     @property
     def socket_mode(self) -> bool:

@@ -1,0 +1,1 @@
+"""Microsoft Teams through the Bot Framework: the only package that imports botbuilder."""
