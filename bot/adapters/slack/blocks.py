@@ -331,6 +331,8 @@ def render_step(prompts: list[Prompt] | tuple[Prompt, ...]) -> list[Message]:
 def render_answered(original: list[Block], text: str, answer: str | None) -> Message:
     """A step message once answered: what it said, its buttons replaced by the answer, ticked."""
     kept = [b for b in original if b.get("type") in ("section", "context", "header", "divider", "rich_text")]
+    if not kept and text:  # Slack sent no blocks with the click: keep the question's words at least
+        kept = sections(text)
     line = say("slack.answered_line", answer=escape(clip(answer, 1500))) if answer else say("slack.answered_plain")
     kept.append(context(line))
     return {"text": clip(text or say("slack.fallback_question"), FALLBACK_TEXT), "blocks": kept[:MESSAGE_BLOCKS]}
