@@ -8,7 +8,7 @@ import contextvars
 import logging
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -46,13 +46,16 @@ class TeamsAdapter:
         settings: BotSettings,
         sender: SenderPort | None = None,
         work_threads: int = 2,
+        db_executor: Executor | None = None,
     ) -> None:
         self.conversation, self.practice, self.settings = conversation, practice, settings
         self.local_mode = not settings.APP_ID
         self.authentication = ReusingAuthentication(settings)
         self.cloud = CloudAdapter(self.authentication)
         self.cloud.on_turn_error = self._on_turn_error
-        self._pool = ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="teams-work")
+        # on SQLite the server hands every adapter one shared writer thread (db_executor): no lock contention
+        self._own_pool = db_executor is None
+        self._pool = db_executor or ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="teams-work")
         self.connector = RestConnector(self.authentication, settings.APP_ID)
         self.transport = TeamsTransport(self.connector, conversation, run=self._run)
         self.sender = sender
@@ -119,7 +122,8 @@ class TeamsAdapter:
     async def close(self) -> None:
         await self.connector.close()
         await self.authentication.close()
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        if self._own_pool:
+            self._pool.shutdown(wait=True, cancel_futures=False)
 
     def _kick(self) -> None:
         if self.sender is not None:

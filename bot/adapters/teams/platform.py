@@ -48,5 +48,5 @@ def create(ctx: AppContext, conversation: Any, **options: Any) -> TeamsPlatform:
         APP_TYPE=env.microsoft_app_type,
         APP_TENANTID=env.microsoft_app_tenant_id or "",
     )
-    teams_options = {k: v for k, v in options.items() if k in ("work_threads",)}
+    teams_options = {k: v for k, v in options.items() if k in ("work_threads", "db_executor")}
     return TeamsPlatform(ctx, TeamsAdapter(conversation, ctx.practice, settings=settings, **teams_options))
