@@ -116,8 +116,9 @@ class Flow:
                     raise TypeError(f"{cls.__name__}.{name} goes to unknown step {go.to!r}")
 
 
-def start(flow: Flow) -> RunState:
-    return RunState(step=flow.first, answers={}, version=0)
+def start(flow: Flow, first: str | None = None) -> RunState:
+    """A new run at the flow's first step (or at `first`, when the flow says where this one opens)."""
+    return RunState(step=first or flow.first, answers={}, version=0)
 
 
 def prompts(flow: Flow, ctx: Ctx) -> list[Prompt]:

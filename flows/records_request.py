@@ -9,17 +9,24 @@ from flows.steps.consult import ConsultSteps
 from flows.steps.decision import DecisionSteps
 from flows.steps.intake import IntakeSteps
 from flows.steps.review import ReviewSteps
+from flows.steps.setup import SetupSteps
 from flows.steps.timeframe import TimeframeSteps
 
 __all__ = ["CONTACT_FIELDS", "FLOWS", "RecordsRequestFlow"]
 
 
-class RecordsRequestFlow(IntakeSteps, AcknowledgeSteps, TimeframeSteps, ReviewSteps, ConsultSteps, DecisionSteps, Flow):
+class RecordsRequestFlow(
+    SetupSteps, IntakeSteps, AcknowledgeSteps, TimeframeSteps, ReviewSteps, ConsultSteps, DecisionSteps, Flow
+):
     """A client asked for their records: intake, acknowledge, deadline, review, consult, release or deny, follow up."""
 
     name = "records_request"
     first = "intake"
 
+    # 0. Once, before the first request: the practice's own details every letter needs (saved to practice.toml).
+    practice_details = Step(
+        ask="ask_practice_details", read="read_practice_details", do="save_practice_details", then=(Go("intake"),)
+    )
     # 1-2. Orientation and intake: who asked, for what, when it arrived, how it goes out.
     intake = Step(
         ask="ask_intake",

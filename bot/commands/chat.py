@@ -39,7 +39,9 @@ def register(app: typer.Typer) -> None:
         def sweep(deliver):  # type: ignore[no-untyped-def]
             reminders.sweep(context.engine, practice, deliver, now=utcnow(), worker=f"chat-{os.getpid()}")
 
-        terminal = TerminalChat(Conversation(context.engine, practice, env=context.env), actor, sweep=sweep)
+        # the terminal has no records channel: nothing is posted there, so nothing may say it was
+        local = practice.model_copy(update={"records_channel": ""})
+        terminal = TerminalChat(Conversation(context.engine, local, env=context.env), actor, sweep=sweep)
         try:
             code = terminal.run()
         except InputEnded:

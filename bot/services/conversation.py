@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
@@ -16,10 +17,10 @@ from sqlmodel import Session, col, select
 
 from bot import engine as flow_engine
 from bot.answers import read_choice
-from bot.config import EnvSettings, PracticeSettings
+from bot.config import EnvSettings, PracticeSettings, SettingsError
 from bot.engine import Ctx, Invalid, RunState
 from bot.prompts import Answer, Choice, Prompt, Reply
-from bot.services import audit, consults, requests
+from bot.services import audit, consults, practice_file, requests
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
 from bot.services.reminders import plan_reminders
 from bot.store import Consult, FlowRun, InboundKey, Member, RecordsRequest, session_scope, utcnow
@@ -55,10 +56,13 @@ class Conversation:
         today: Callable[[], date] | None = None,
         encrypt_contact: Callable[[dict[str, str]], str] | None = None,
         env: EnvSettings | None = None,
+        practice_file: Path | None = None,
     ):
         self.engine = engine
         self.practice = practice
-        self.today = today or (lambda: utcnow().astimezone(practice.tz).date())
+        # where details asked in the conversation are saved (None: kept for this process only)
+        self.practice_file = practice_file or (env.practice_file if env else None)
+        self.today = today or (lambda: utcnow().astimezone(self.practice.tz).date())
         self.encrypt_contact = encrypt_contact or _encrypt_with_configured_key
         self.env = env  # SMTP settings, when phone consults may email their summary
         self.flow: RecordsRequestFlow = FLOWS["records_request"]  # type: ignore[assignment]
@@ -72,7 +76,7 @@ class Conversation:
                 return self._not_a_member(actor)
             if inbound_key and not self._claim_key(session, inbound_key):
                 return Reply(prompts=[self._notice(say("already_started"))], duplicate=True)
-            state = flow_engine.start(self.flow)
+            state = flow_engine.start(self.flow, first=self.flow.opening_step(self.practice))
             run = FlowRun(flow=self.flow.name, member_id=member.id, step=state.step, answers={}, version=0)
             session.add(run)
             session.flush()
@@ -301,6 +305,9 @@ class Conversation:
         session.expire(run)
         runner = EffectRunner(session, self.practice, run, member, self.today(), self.encrypt_contact, self.env)
         for effect in result.effects:
+            if effect.kind == "save_practice":  # the practice's own details: the file, not the database
+                runner.notices.append(self._notice(self._save_practice(effect.data)))
+                continue
             runner.apply(effect)  # EffectRefused undoes the whole answer (the transaction rolls back)
         notices, outbound = runner.notices, runner.outbound
         session.refresh(run)
@@ -381,6 +388,14 @@ class Conversation:
                 )
                 session.refresh(run)
             return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)), accepted=True)
+
+    def _save_practice(self, values: dict[str, str]) -> str:
+        """Adopt details answered in the conversation; saved to practice.toml when there is one to write."""
+        try:
+            self.practice, message = practice_file.adopt(self.practice, values, self.practice_file)
+        except SettingsError as exc:
+            raise EffectRefused(str(exc)) from None
+        return message
 
     def _resume(self, session: Session, request: RecordsRequest, member: Member) -> Reply:
         run = session.exec(

@@ -76,6 +76,8 @@ class TerminalChat:
 
     def deliver(self, message: Outbound) -> None:
         """Messages for others: in the terminal everyone shares one screen, so show where each one went."""
+        if message.target_kind == "channel":  # the terminal has no records channel: nothing was posted anywhere
+            return
         for prompt in message.prompts:
             text = f"[{prompt.header}] {prompt.text}" if prompt.header else prompt.text
             self.say(say("terminal.outbound", kind=message.target_kind, target=message.target, text=text))
