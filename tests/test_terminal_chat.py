@@ -140,3 +140,26 @@ def test_an_answer_that_starts_like_a_command_is_still_an_answer(workdir):
     done = chat(workdir, [*script, "Cancel RR-2026-0001 or hold it until consent arrives?", "quit"])
     assert "Asked Dana" in done.stdout  # taken as the consult question
     assert "cancelled" not in done.stdout.lower()
+
+
+def test_ticking_part_of_the_checklist_keeps_the_person_on_it(workdir):
+    done = chat(workdir, [*INTAKE, "1", "1", "", "1,2", "3,4,5", "quit"])
+    out = done.stdout
+    assert "I'll keep it here" not in out and "not something I know" not in out
+    assert "Still open: Errors, if any" in out
+    assert "What did the review find?" in out  # the rest ticked: on to the findings
+
+
+def test_each_intake_field_is_checked_as_typed_and_back_goes_to_the_field_before(workdir):
+    script = ["/records-request", "Jane Smith", "JS-1", "1", "back", "2", "1", "1", "today", "quit"]
+    out = chat(workdir, script).stdout
+    assert out.count("could identify the client") == 1  # said at the label, not after the twelfth field
+    again = chat(workdir, ["", "1", "3", "1", "", "", "", "quit"])  # Enter: nothing typed for the scope
+    assert "5 answers kept" in again.stdout  # label, requester (as corrected with back), access, format, date
+    assert "Created RR-" in again.stdout
+
+
+def test_back_at_the_command_line_and_inside_a_question(workdir):
+    out = chat(workdir, [*INTAKE, "1", "1", "back", "/back", "1", "", "quit"]).stdout
+    assert out.count("step: timeframe") >= 3  # target -> back -> timeframe; /back at timeframe -> acknowledge
+    assert "won't reopen the intake" not in out

@@ -16,12 +16,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import engine as flow_engine
-from bot.answers import read_choice
+from bot.answers import read_choice, today_is
 from bot.config import EnvSettings, PracticeSettings, SettingsError
 from bot.engine import Ctx, Invalid, RunState
 from bot.prompts import Answer, Choice, Prompt, Reply
 from bot.services import audit, consults, practice_file, requests
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
+from bot.services.fixes import EDIT_REF, Fixes
 from bot.services.reminders import plan_reminders
 from bot.store import Consult, FlowRun, InboundKey, Member, RecordsRequest, session_scope, utcnow
 from bot.text import say
@@ -45,7 +46,7 @@ REFERENCE = re.compile(r"\b(RR-\d{4}-\d{4,})\b", re.I)
 CONSULT_ANSWERS = ("can_help", "call_me", "not_now")
 
 
-class Conversation:
+class Conversation(Fixes):
     """The platform-neutral conversation: adapters turn platform events into these calls and render the replies."""
 
     def __init__(
@@ -84,11 +85,17 @@ class Conversation:
             return Reply(prompts=flow_engine.prompts(self.flow, ctx))
 
     def answer(self, answer: Answer, *, inbound_key: str | None = None) -> Reply:
-        """An answer to any prompt: a step of a run, or a consult card."""
+        """An answer to any prompt: a step of a run, or a consult card ("today" read as the practice's today)."""
+        with today_is(self.today()):
+            return self._answer(answer, inbound_key)
+
+    def _answer(self, answer: Answer, inbound_key: str | None) -> Reply:
         if CONSULT_REF.match(answer.ref or ""):
             return self._answer_consult(answer, inbound_key)
         if OFFER_REF.match(answer.ref or ""):
             return self._answer_offer(answer, inbound_key)
+        if EDIT_REF.match(answer.ref or ""):
+            return self.answer_edit(answer, inbound_key)
         match = RUN_REF.match(answer.ref or "")
         if not match:
             return Reply(prompts=[self._notice(say("unknown_ref"))])
@@ -120,6 +127,8 @@ class Conversation:
         verb = words[0].lower().lstrip("/") if words else "help"
         if verb in ("records-request", "new", "start"):
             return self.start(actor, inbound_key=inbound_key)
+        if verb == "back":
+            return self.back(actor)
         with session_scope(self.engine) as session:
             member = self._member(session, actor)
             if member is None:
@@ -133,7 +142,7 @@ class Conversation:
                 return Reply(
                     prompts=[self._notice(say("settings", practice=self.practice) if allowed else say("admins_only"))]
                 )
-            if verb not in ("status", "resume", "cancel", "extend"):
+            if verb not in ("status", "resume", "cancel", "extend", "edit"):
                 return Reply(prompts=[self._notice(say("unknown_command", given=verb))])
             ref = REFERENCE.search(text)
             if not ref:
@@ -150,6 +159,8 @@ class Conversation:
             # extend and cancel change things: a retried or double-sent command does it once
             if inbound_key and not self._claim_key(session, inbound_key):
                 return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
+            if verb == "edit":
+                return self.edit(member, request, text[ref.end() :], session)
             if verb == "extend":
                 return self._extend(session, request, member)
             return self._cancel(session, request, member, text[ref.end() :].strip())
@@ -172,6 +183,10 @@ class Conversation:
 
     def validate_form(self, ref: str, values: dict[str, Any]) -> dict[str, str]:
         """Per-field problems with a form answer, without taking it (for modal errors)."""
+        with today_is(self.today()):
+            return self._validate_form(ref, values)
+
+    def _validate_form(self, ref: str, values: dict[str, Any]) -> dict[str, str]:
         match = RUN_REF.match(ref or "")
         if not match:
             return {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.answers import read_form
+from bot.answers import read_form, read_form_so_far
 from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import FormField, Prompt
 from flows.steps.common import (
@@ -79,19 +79,23 @@ class IntakeSteps:
 
     def read_intake(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
         bounds = {"received_on": {"not_after": ctx.today, "not_before": EARLIEST_RECEIPT}}
-        values = read_form(raw, self.intake_fields(ctx), **bounds)
-        problems: dict[str, str] = {}
-        if not ctx.practice.phi_in_chat and looks_identifying(values["client_label"]):
+        fields = self.intake_fields(ctx)
+        # each check runs as soon as its fields are in, so a form filled in field by field hears it at that field
+        values, problems = read_form_so_far(raw, fields, **bounds)
+        if "client_label" in values and not ctx.practice.phi_in_chat and looks_identifying(values["client_label"]):
             problems["client_label"] = t("label_identifies")
-        if values["delivery"] in ("encrypted_email", "unencrypted_email", "portal") and values["form"] == "paper":
+        if (
+            values.get("delivery") in ("encrypted_email", "unencrypted_email", "portal")
+            and values.get("form") == "paper"
+        ):
             problems["delivery"] = t("paper_by_email")
-        if values["access_type"] == "summary" and values.get("summary_agreed") != "yes":
+        if values.get("access_type") == "summary" and values.get("summary_agreed", "yes") != "yes":
             problems["summary_agreed"] = t("summary_needs_agreement")
         email = values.get("client_email")
         if email and ("@" not in email or " " in email.strip()):
             problems["client_email"] = t("bad_email", given=email)
         if problems:
-            first = next(iter(problems))
+            first = next(f.name for f in fields if f.name in problems)
             raise Invalid(problems[first], fields=problems)
         values["third_party"] = values["third_party"] == "yes"
         return values

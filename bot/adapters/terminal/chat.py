@@ -18,6 +18,9 @@ SWEEP_EVERY_SECONDS = 30.0
 # typed where an answer was expected, these are commands, not answers (no answer looks like them);
 # read-only ones only: "cancel …" or "extend …" inside an answer might be part of the answer, so those need a "/"
 COMMAND_LINE = re.compile(r"^(help|list|settings|(status|resume)\s+rr-\d{4}-\d+)\s*$")
+BACK = ("back", "/back")
+# fields never kept in a half-filled form (client details go into the request encrypted, or nowhere)
+NOT_KEPT = ("client_name", "client_email", "client_address")
 
 
 class InputEnded(Exception):
@@ -30,6 +33,10 @@ class Quit(Exception):
 
 class LeftQuestion(Exception):
     """The person typed a /command in the middle of a question: back to the command line (nothing was sent)."""
+
+
+class FieldBack(Exception):
+    """The person typed "back" in a form: to the field before (or, at the first, to the step before)."""
 
 
 class TerminalChat:
@@ -159,7 +166,7 @@ class TerminalChat:
 
     def stays_put(self, asked: Prompt, reply: Reply) -> bool:
         """An accepted answer that leaves the run on the same step ("not yet"): go back to the command line."""
-        if any(p.error for p in reply.prompts):
+        if any(p.error for p in reply.prompts) or asked.kind == "checklist":  # the checklist waits for the rest
             return False
         step = (asked.ref or "").split(":")[2:3]
         return any(p.expects_answer and (p.ref or "").split(":")[2:3] == step for p in reply.prompts) and not any(
@@ -170,6 +177,9 @@ class TerminalChat:
         if prompt.kind == "form":
             return self.ask_form(prompt)
         line = self.read_line(prompt.kind, in_question=True)
+        if line.strip().lower() in BACK and prompt.kind != "text":
+            self.handle(self.conversation.back(self.actor, prompt.ref))
+            raise LeftQuestion
         self.check_command(line, prompt)
         if not line.strip() and prompt.default is not None and prompt.kind in ("date", "text"):
             return prompt.default
@@ -178,16 +188,43 @@ class TerminalChat:
         return line
 
     def ask_form(self, prompt: Prompt) -> dict[str, Any]:
-        """A form, one field at a time, each checked as it is typed; then the whole form is sent."""
+        """A form, one field at a time, each checked as it is typed; then the whole form is sent.
+
+        Each accepted field is kept with the run, so quitting half-way and coming back starts where it stopped;
+        "back" goes to the field before.
+        """
         if prompt.header:
             self.say(f"[{prompt.header}]")
         if prompt.error:
             self.say(say("terminal.error", reason=prompt.error))
         self.say(prompt.text)
-        values: dict[str, Any] = {}
-        for field in prompt.fields:
-            values[field.name] = self.ask_field(prompt, field, values)
+        kept = self.conversation.surface(prompt.ref or "").get("partial_form") or {}
+        values: dict[str, Any] = dict(kept.get("values", {})) if kept.get("ref") == prompt.ref else {}
+        names = [f.name for f in prompt.fields]
+        values = {k: v for k, v in values.items() if k in names}
+        if values:
+            self.say(say("terminal.form_kept", count=len(values)))
+        index = next((i for i, name in enumerate(names) if name not in values), len(names))
+        if index == len(names):
+            index = 0 if prompt.error else index
+        while index < len(names):
+            field = prompt.fields[index]
+            try:
+                values[field.name] = self.ask_field(prompt, field, values)
+            except FieldBack:
+                if index == 0:
+                    self.handle(self.conversation.back(self.actor, prompt.ref))
+                    raise LeftQuestion from None
+                index -= 1
+                values.pop(prompt.fields[index].name, None)
+                continue
+            self.keep(prompt, values)
+            index += 1
         return values
+
+    def keep(self, prompt: Prompt, values: dict[str, Any]) -> None:
+        kept = {k: v for k, v in values.items() if k not in NOT_KEPT}
+        self.conversation.set_surface(prompt.ref or "", {"partial_form": {"ref": prompt.ref, "values": kept}})
 
     def ask_field(self, prompt: Prompt, field: FormField, values: dict[str, Any]) -> str:
         """One field, re-asked until the flow accepts it (the same checks as the whole form, bounds included)."""
@@ -196,6 +233,8 @@ class TerminalChat:
             self.say(f"  {number}. {choice.label}")
         while True:
             line = self.read_line(field.name, in_question=True)
+            if line.strip().lower() in BACK:
+                raise FieldBack
             self.check_command(line, prompt)
             try:
                 read_field(field, line)
