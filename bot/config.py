@@ -56,6 +56,11 @@ class EnvSettings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str | None = None
 
+    @property
+    def chat_platforms(self) -> tuple[str, ...]:
+        """The chat platforms messages can be delivered through: those whose sending credentials are set."""
+        return ("slack",) if self.slack_bot_token else ()
+
 
 class Member(BaseModel):
     """A person in the practice and what they may do."""

@@ -7,6 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.prompts import Prompt
+from bot.refs import RunRef
 
 if TYPE_CHECKING:
     from bot.config import PracticeSettings
@@ -90,7 +91,7 @@ class Ctx:
     value: Any = None  # the answer being read, for guards
 
     def ref(self) -> str:
-        return f"run:{self.run_id}:{self.state.step}:{self.state.version}"
+        return str(RunRef(self.run_id, self.state.step, self.state.version))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 PromptKind = Literal[
@@ -77,6 +77,20 @@ class Outbound:
     phi_free: bool = True  # channel posts must be; the renderer refuses otherwise
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where an interaction came from: the platform, the person's id there, and the message they answered.
+
+    With a chat platform as origin, what the person is to see is written to the outbox with the change and sent
+    after commit; the terminal (origin None) shows the reply itself.
+    """
+
+    platform: str  # slack | teams
+    user_id: str
+    message: dict[str, Any] | None = None  # the platform's address of the message answered, ticked once taken
+    hold_form: bool = False  # the adapter opens a form itself at once (a Slack modal while the trigger is fresh)
+
+
 @dataclass
 class Reply:
     """The assistant's answer to one inbound interaction."""
@@ -85,3 +99,21 @@ class Reply:
     outbound: list[Outbound] = field(default_factory=list)
     duplicate: bool = False  # the same interaction was handled before; nothing changed
     accepted: bool = False  # the answer was taken (a step moved on, a consult answer was recorded)
+    queued: list[int] = field(default_factory=list)  # outbox rows written with it (sent after commit)
+    held: int | None = None  # the outbox row holding a form the adapter opens itself (released if it can't)
+
+
+def prompt_to_dict(prompt: Prompt) -> dict[str, Any]:
+    """A prompt as JSON-able data (an outbox row's payload)."""
+    return asdict(prompt)
+
+
+def prompt_from_dict(data: dict[str, Any]) -> Prompt:
+    """The prompt an outbox row holds."""
+    values = dict(data)
+    values["choices"] = tuple(Choice(**c) for c in values.get("choices") or ())
+    values["fields"] = tuple(
+        FormField(**{**f, "choices": tuple(Choice(**c) for c in f.get("choices") or ())})
+        for f in values.get("fields") or ()
+    )
+    return Prompt(**values)

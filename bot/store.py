@@ -212,6 +212,44 @@ class InboundKey(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow)
 
 
+class OutboxMessage(SQLModel, table=True):
+    """Something the bot must say, written with the change that causes it; claimed by one sender, sent once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    due_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default="pending", max_length=12)  # pending | claimed | sent | failed
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claimed_until: datetime | None = None
+    platform: str = Field(max_length=20)  # slack | teams | email
+    destination_kind: str = Field(max_length=10)  # member | channel | email | update
+    destination: str = Field(max_length=255)  # platform user id, channel id, email address
+    member_id: int | None = Field(default=None, foreign_key="members.id")
+    purpose: str = Field(max_length=20)  # step | notice | consult | channel | reminder | email | update | problem
+    run_id: int | None = Field(default=None, foreign_key="flow_runs.id")
+    request_id: int | None = Field(default=None, foreign_key="records_requests.id", index=True)
+    payload: dict[str, Any] = _json()
+    dedupe_key: str | None = Field(default=None, unique=True, max_length=200)
+    sent_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    result: dict[str, Any] = _json()
+
+
+class PlatformConversation(SQLModel, table=True):
+    """Where to reach a member or channel on a platform (Slack DM channel id, Teams conversation reference)."""
+
+    __tablename__ = "platform_conversations"
+    __table_args__ = (UniqueConstraint("platform", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    key: str = Field(max_length=255)  # "dm:<platform user id>" or "channel:records"
+    reference: dict[str, Any] = _json()
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class AuditEvent(SQLModel, table=True):
     """Append-only, hash-chained record of every change to a request."""
 
@@ -241,10 +279,12 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True
+        )  # statement parameters can hold client details: never in logs
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from bot.context import AppContext, open_context
-from bot.server import ADAPTER, build_app
+from bot.server import ADAPTER, build_app, settle
 from bot.services.conversation import Conversation
 from bot.store import FlowRun, InboundKey, RecordsRequest
 from tests.fakes.slack_api import (
@@ -66,13 +66,14 @@ class Bot:
     ctx: AppContext
     server: ServerThread
     adapter: Any
+    web_app: Any
 
     def send(self, body: str, **kw: Any) -> tuple[int, str, float]:
         return post_signed(self.url, body, SECRET, **kw)
 
     def settle(self) -> None:
         """Let the work that runs after each ack finish."""
-        asyncio.run_coroutine_threadsafe(self.adapter.drain(), self.server.loop).result(15)
+        asyncio.run_coroutine_threadsafe(settle(self.web_app), self.server.loop).result(15)
 
     def count(self, table: type) -> int:
         with Session(self.ctx.engine) as session:
@@ -97,7 +98,7 @@ def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     web_app = build_app(ctx, conversation=Conversation(ctx.engine, ctx.practice, today=lambda: TODAY))
     server = ServerThread(web_app)
     port = server.start()
-    yield Bot(f"http://127.0.0.1:{port}/slack/events", fake, ctx, server, web_app[ADAPTER])
+    yield Bot(f"http://127.0.0.1:{port}/slack/events", fake, ctx, server, web_app[ADAPTER], web_app)
     server.stop()
     fake.stop()
 

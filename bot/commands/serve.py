@@ -1,4 +1,4 @@
-"""records-bot serve: the Slack app (Socket Mode or HTTP /slack/events), /healthz and the reminder poller."""
+"""records-bot serve: every configured chat platform, /healthz, the outbox sender and the reminder poller."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ def serve(
         env = load_env()
     except SettingsError as exc:
         fail("; ".join(str(exc).splitlines()))
-    for name, value in (("SLACK_BOT_TOKEN", env.slack_bot_token), ("SLACK_SIGNING_SECRET", env.slack_signing_secret)):
-        if not value:
-            fail(text.say("slack.missing_env", name=name))
+    if bool(env.slack_bot_token) != bool(env.slack_signing_secret):  # half a Slack set-up: say which half is missing
+        missing = "SLACK_SIGNING_SECRET" if env.slack_bot_token else "SLACK_BOT_TOKEN"
+        fail(text.say("slack.missing_env", name=missing))
+    if not env.chat_platforms:
+        fail(text.say("no_platform"))
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = open_context()
 

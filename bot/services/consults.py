@@ -10,6 +10,7 @@ from sqlmodel import Session
 from bot import text
 from bot.config import Contact, EnvSettings, PracticeSettings
 from bot.prompts import Choice, Outbound, Prompt
+from bot.refs import consult_ref, offer_ref
 from bot.services.reminders import insert_if_absent
 from bot.store import Consult, Member, RecordsRequest, Reminder, utcnow
 
@@ -44,7 +45,7 @@ def card(consult: Consult, request: RecordsRequest, asker: str) -> Prompt:
     """The question as the consultee sees it: reference, due date, step and question; no client details."""
     return Prompt(
         kind="choice",
-        ref=f"consult:{consult.id}",
+        ref=consult_ref(consult.id),
         header=_header(request),
         text=text.say("consults.card", asker=asker, kind=consult.kind, step=consult.step, question=consult.question),
         choices=_answer_choices(),
@@ -280,7 +281,7 @@ def nudge_messages(session: Session, consult: Consult, practice: PracticeSetting
     if asker is not None:
         offer = Prompt(
             kind="choice",
-            ref=f"consult:{consult.id}:offer",
+            ref=offer_ref(consult.id),
             header=reminder.header,
             text=text.say("consults.offer", name=asked.name, hours=practice.reminders.consult_nudge_after_hours),
             choices=tuple(Choice(v, text.say("consults.offer_label", choice=v)) for v in OFFER_CHOICES),

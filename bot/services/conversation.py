@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -13,18 +12,30 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import engine as flow_engine
 from bot.answers import read_choice, today_is
 from bot.config import EnvSettings, PracticeSettings, SettingsError
+from bot.delivery.routing import Router
 from bot.engine import Ctx, Invalid, RunState
-from bot.prompts import Answer, Choice, Prompt, Reply
+from bot.prompts import Answer, Choice, Origin, Prompt, Reply
+from bot.refs import REFERENCE, RunRef, parse_consult, parse_edit, parse_offer, resume_ref
 from bot.services import audit, consults, practice_file, requests
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
-from bot.services.fixes import EDIT_REF, Fixes
+from bot.services.fixes import Fixes
 from bot.services.reminders import plan_reminders
-from bot.store import Consult, FlowRun, InboundKey, Member, RecordsRequest, session_scope, utcnow
+from bot.store import (
+    Consult,
+    FlowRun,
+    InboundKey,
+    Member,
+    PlatformConversation,
+    RecordsRequest,
+    session_scope,
+    utcnow,
+)
 from bot.text import say
 from flows.records_request import FLOWS, RecordsRequestFlow
 
@@ -39,11 +50,9 @@ BEFORE_TIMEFRAME = (
     "direction",
 )
 NOT_FROM_HERE = (*BEFORE_TIMEFRAME, "extension_reason", "extension_date", "extension_notice", "follow_up")
-RUN_REF = re.compile(r"^run:(\d+):([a-z_]+):(\d+)$")
-CONSULT_REF = re.compile(r"^consult:(\d+)$")
-OFFER_REF = re.compile(r"^consult:(\d+):offer$")
-REFERENCE = re.compile(r"\b(RR-\d{4}-\d{4,})\b", re.I)
 CONSULT_ANSWERS = ("can_help", "call_me", "not_now")
+PLATFORM_ID = {"slack": "slack_user_id", "teams": "teams_user_id"}
+Actor = str | Origin  # a member's name (the terminal) or where a chat platform says they are
 
 
 class Conversation(Fixes):
@@ -58,6 +67,7 @@ class Conversation(Fixes):
         encrypt_contact: Callable[[dict[str, str]], str] | None = None,
         env: EnvSettings | None = None,
         practice_file: Path | None = None,
+        router: Router | None = None,
     ):
         self.engine = engine
         self.practice = practice
@@ -67,9 +77,10 @@ class Conversation(Fixes):
         self.encrypt_contact = encrypt_contact or _encrypt_with_configured_key
         self.env = env  # SMTP settings, when phone consults may email their summary
         self.flow: RecordsRequestFlow = FLOWS["records_request"]  # type: ignore[assignment]
+        self.router = router or Router(practice, env.chat_platforms if env else ())
 
     # ------------------------------------------------------------------ entry points
-    def start(self, actor: str, *, inbound_key: str | None = None) -> Reply:
+    def start(self, actor: Actor, *, inbound_key: str | None = None) -> Reply:
         """/records-request: a new run at intake (a retried command returns nothing new)."""
         with session_scope(self.engine) as session:
             member = self._member(session, actor)
@@ -81,8 +92,10 @@ class Conversation(Fixes):
             run = FlowRun(flow=self.flow.name, member_id=member.id, step=state.step, answers={}, version=0)
             session.add(run)
             session.flush()
-            ctx = self._ctx(session, run, actor)
-            return Reply(prompts=flow_engine.prompts(self.flow, ctx))
+            ctx = self._ctx(session, run, member.name)
+            return self._finish(
+                session, Reply(prompts=flow_engine.prompts(self.flow, ctx), accepted=True), member, actor
+            )
 
     def answer(self, answer: Answer, *, inbound_key: str | None = None) -> Reply:
         """An answer to any prompt: a step of a run, or a consult card ("today" read as the practice's today)."""
@@ -90,16 +103,16 @@ class Conversation(Fixes):
             return self._answer(answer, inbound_key)
 
     def _answer(self, answer: Answer, inbound_key: str | None) -> Reply:
-        if CONSULT_REF.match(answer.ref or ""):
+        if parse_consult(answer.ref) is not None:
             return self._answer_consult(answer, inbound_key)
-        if OFFER_REF.match(answer.ref or ""):
+        if parse_offer(answer.ref) is not None:
             return self._answer_offer(answer, inbound_key)
-        if EDIT_REF.match(answer.ref or ""):
+        if parse_edit(answer.ref) is not None:
             return self.answer_edit(answer, inbound_key)
-        match = RUN_REF.match(answer.ref or "")
-        if not match:
+        ref = RunRef.parse(answer.ref)
+        if ref is None:
             return Reply(prompts=[self._notice(say("unknown_ref"))])
-        run_id, step, version = int(match[1]), match[2], int(match[3])
+        run_id, step, version = ref.run_id, ref.step, ref.version
         try:
             with session_scope(self.engine) as session:
                 member = self._member(session, answer.actor)
@@ -114,14 +127,18 @@ class Conversation(Fixes):
                     return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
                 if run.status != "active" or run.step != step or run.version != version:
                     return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
-                return self._advance(session, run, member, answer.value)
+                reply = self._advance(session, run, member, answer.value)
+                return self._finish(session, reply, member, answer.actor, request_id=run.request_id)
         except _Stale:
             return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
         except EffectRefused as exc:  # nothing was kept: ask the same question again with the reason
             current = self.current(run_id, answer.actor)
-            return Reply(prompts=[replace(p, error=exc.reason) for p in current.prompts if p.kind != "notice"])
+            again = Reply(prompts=[replace(p, error=exc.reason) for p in current.prompts if p.kind != "notice"])
+            with session_scope(self.engine) as session:
+                member = self._member(session, answer.actor)
+                return self._finish(session, again, member, answer.actor) if member else again
 
-    def command(self, actor: str, text: str, *, inbound_key: str | None = None) -> Reply:
+    def command(self, actor: Actor, text: str, *, inbound_key: str | None = None) -> Reply:
         """/records-request (new) | help | list | status RR-… | resume RR-… | extend RR-… | cancel RR-… <reason> | settings."""
         words = text.strip().split(maxsplit=2)
         verb = words[0].lower().lstrip("/") if words else "help"
@@ -155,22 +172,24 @@ class Conversation(Fixes):
             if verb == "status":
                 return Reply(prompts=[self._notice(self._status_text(session, request))])
             if verb == "resume":
-                return self._resume(session, request, member)
+                return self._finish(session, self._resume(session, request, member), member, actor)
             # extend and cancel change things: a retried or double-sent command does it once
             if inbound_key and not self._claim_key(session, inbound_key):
                 return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
             if verb == "edit":
-                return self.edit(member, request, text[ref.end() :], session)
-            if verb == "extend":
-                return self._extend(session, request, member)
-            return self._cancel(session, request, member, text[ref.end() :].strip())
+                reply = self.edit(session, member, request, text[ref.end() :])
+            elif verb == "extend":
+                reply = self._extend(session, request, member)
+            else:
+                reply = self._cancel(session, request, member, text[ref.end() :].strip())
+            return self._finish(session, reply, member, actor, request_id=request.id)
 
-    def discard(self, ref: str, actor: str) -> Reply:
+    def discard(self, ref: str, actor: Actor) -> Reply:
         """Drop an intake that never became a request (nothing to audit); a request itself needs cancel RR-… <reason>."""
-        match = RUN_REF.match(ref or "")
+        parsed = RunRef.parse(ref)
         with session_scope(self.engine) as session:
             member = self._member(session, actor)
-            run = session.get(FlowRun, int(match[1])) if match else None
+            run = session.get(FlowRun, parsed.run_id) if parsed else None
             if member is None or run is None or not self._may_act(session, member, run):
                 return Reply(prompts=[self._notice(say("unknown_ref"))])
             if run.request_id is not None:
@@ -187,12 +206,12 @@ class Conversation(Fixes):
             return self._validate_form(ref, values)
 
     def _validate_form(self, ref: str, values: dict[str, Any]) -> dict[str, str]:
-        match = RUN_REF.match(ref or "")
-        if not match:
+        parsed = RunRef.parse(ref)
+        if parsed is None:
             return {}
         with session_scope(self.engine) as session:
-            run = session.get(FlowRun, int(match[1]))
-            if run is None or run.step != match[2] or run.version != int(match[3]):
+            run = session.get(FlowRun, parsed.run_id)
+            if run is None or run.step != parsed.step or run.version != parsed.version:
                 return {}  # a form already sent (or replaced): taking it will say "already done"
             member = session.get(Member, run.member_id)
             ctx = self._ctx(session, run, member.name if member else "")
@@ -205,7 +224,7 @@ class Conversation(Fixes):
                 return exc.fields or {"_": exc.reason}
             return {}
 
-    def current(self, run_id: int, actor: str) -> Reply:
+    def current(self, run_id: int, actor: Actor) -> Reply:
         """The prompts a run is waiting on (used on resume and after a restart)."""
         with session_scope(self.engine) as session:
             run = session.get(FlowRun, run_id)
@@ -214,9 +233,9 @@ class Conversation(Fixes):
                 return Reply()
             if not self._may_act(session, member, run):
                 return Reply(prompts=[self._notice(say("not_yours"))])
-            return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, actor)))
+            return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)))
 
-    def open_runs(self, actor: str) -> list[int]:
+    def open_runs(self, actor: Actor) -> list[int]:
         """This member's unfinished runs, oldest first: what 'resume where it stopped' picks up."""
         with session_scope(self.engine) as session:
             member = self._member(session, actor)
@@ -234,7 +253,7 @@ class Conversation(Fixes):
                 for run_id, request in sorted(rows, key=lambda r: (r[1] is None, r[1] and r[1].effective_due, r[0]))
             ]
 
-    def waiting_consults(self, actor: str) -> list[Prompt]:
+    def waiting_consults(self, actor: Actor) -> list[Prompt]:
         """Consult cards still waiting on this member."""
         with session_scope(self.engine) as session:
             member = self._member(session, actor)
@@ -248,12 +267,12 @@ class Conversation(Fixes):
                 cards.append(consults.card(consult, request, asker.name if asker else ""))
             return cards
 
-    def home(self, actor: str) -> list[Prompt]:
+    def home(self, actor: Actor) -> list[Prompt]:
         """App Home: my open requests, consults waiting on me; supervisors and admins also see the whole practice."""
         with session_scope(self.engine) as session:
             member = self._member(session, actor)
             if member is None:
-                return [self._notice(say("not_a_member", actor=actor))]
+                return [self._notice(say("not_a_member", actor=_label(actor)))]
             today = self.today()
             mine = requests.open_requests(session, member.id)
             everyone = requests.open_requests(session) if member.role in ("supervisor", "admin") else []
@@ -266,7 +285,7 @@ class Conversation(Fixes):
                         Prompt(
                             kind="choice",
                             text=say("home_row", request=request, today=today, step=run.step),
-                            ref=f"resume:{request.reference}",
+                            ref=resume_ref(request.reference),
                             choices=(Choice("resume", say("home_next")),),
                         )
                     )
@@ -276,24 +295,45 @@ class Conversation(Fixes):
         return prompts
 
     def set_surface(self, ref: str, surface: dict[str, Any]) -> None:
-        match = RUN_REF.match(ref or "")
-        if match:
+        parsed = RunRef.parse(ref)
+        if parsed:
             with session_scope(self.engine) as session:
-                run = session.get(FlowRun, int(match[1]))
+                run = session.get(FlowRun, parsed.run_id)
                 if run is not None:
                     run.surface = {**run.surface, **surface}
                     session.add(run)
 
     def surface(self, ref: str) -> dict[str, Any]:
-        match = RUN_REF.match(ref or "")
-        if not match:
+        parsed = RunRef.parse(ref)
+        if not parsed:
             return {}
         with session_scope(self.engine) as session:
-            run = session.get(FlowRun, int(match[1]))
+            run = session.get(FlowRun, parsed.run_id)
             return dict(run.surface) if run else {}
 
-    def member_by_slack_id(self, slack_user_id: str) -> str | None:
-        return next((m.name for m in self.practice.members if m.slack_user_id == slack_user_id), None)
+    def recall(self, platform: str, key: str) -> dict[str, Any] | None:
+        """Where to reach someone or something on a platform, as the adapter stored it (a DM channel id...)."""
+        with session_scope(self.engine) as session:
+            row = session.exec(
+                select(PlatformConversation).where(
+                    PlatformConversation.platform == platform, PlatformConversation.key == key
+                )
+            ).first()
+            return dict(row.reference) if row else None
+
+    def remember(self, platform: str, key: str, reference: dict[str, Any]) -> None:
+        with session_scope(self.engine) as session:
+            row = session.exec(
+                select(PlatformConversation).where(
+                    PlatformConversation.platform == platform, PlatformConversation.key == key
+                )
+            ).first() or PlatformConversation(platform=platform, key=key)
+            row.reference, row.updated_at = dict(reference), utcnow()
+            session.add(row)
+            try:
+                session.flush()
+            except IntegrityError:  # another process stored the same place a moment ago: theirs stands
+                session.rollback()
 
     # ------------------------------------------------------------------ internals
     def _advance(self, session: Session, run: FlowRun, member: Member, raw: Any) -> Reply:
@@ -340,7 +380,7 @@ class Conversation(Fixes):
         return Reply(prompts=prompts, outbound=outbound, accepted=True)
 
     def _answer_consult(self, answer: Answer, inbound_key: str | None) -> Reply:
-        consult_id = int(CONSULT_REF.match(answer.ref)[1])  # type: ignore[index]
+        consult_id = parse_consult(answer.ref) or 0
         value, note = answer.value, None
         if isinstance(value, dict):
             value, note = value.get("answer"), value.get("note")
@@ -363,12 +403,15 @@ class Conversation(Fixes):
                 messages = consults.answer(session, consult_id=consult_id, member=member, answer=value, note=note)
             except consults.ConsultError as exc:
                 return Reply(prompts=[self._notice(str(exc))])
-        mine = [p for m in messages if m.target == member.name for p in m.prompts]
-        return Reply(prompts=mine, outbound=[m for m in messages if m.target != member.name], accepted=taken)
+            mine = [p for m in messages if m.target == member.name for p in m.prompts]
+            reply = Reply(prompts=mine, outbound=[m for m in messages if m.target != member.name], accepted=taken)
+            return self._finish(
+                session, reply, member, answer.actor, request_id=consult.request_id if consult else None
+            )
 
     def _answer_offer(self, answer: Answer, inbound_key: str | None) -> Reply:
         """The asker's reply to "no answer yet, ask someone else?": withdraw the consult and go back to the consult step."""
-        consult_id = int(OFFER_REF.match(answer.ref)[1])  # type: ignore[index]
+        consult_id = parse_offer(answer.ref) or 0
         labels = tuple(Choice(v, say("consults.offer_label", choice=v)) for v in consults.OFFER_CHOICES)
         try:
             choice = read_choice(answer.value, labels)
@@ -382,7 +425,8 @@ class Conversation(Fixes):
             if inbound_key and not self._claim_key(session, inbound_key):
                 return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
             if choice == "keep_waiting" or consult.status != "waiting":
-                return Reply(prompts=[self._notice(say("still_waiting"))], accepted=choice == "keep_waiting")
+                reply = Reply(prompts=[self._notice(say("still_waiting"))], accepted=choice == "keep_waiting")
+                return self._finish(session, reply, member, answer.actor)
             consult.status = "withdrawn"
             session.add(consult)
             audit.record(
@@ -396,13 +440,15 @@ class Conversation(Fixes):
                 select(FlowRun).where(FlowRun.request_id == consult.request_id, FlowRun.status == "active")
             ).first()
             if run is None or run.step not in ("consult", "decision"):
-                return Reply(prompts=[self._notice(say("consult_withdrawn"))], accepted=True)
+                reply = Reply(prompts=[self._notice(say("consult_withdrawn"))], accepted=True)
+                return self._finish(session, reply, member, answer.actor)
             if run.step == "decision":  # not decided yet: step back so another colleague can be asked
                 session.execute(
                     update(FlowRun).where(col(FlowRun.id) == run.id).values(step="consult", version=run.version + 1)
                 )
                 session.refresh(run)
-            return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)), accepted=True)
+            reply = Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)), accepted=True)
+            return self._finish(session, reply, member, answer.actor, request_id=consult.request_id)
 
     def _save_practice(self, values: dict[str, str]) -> str:
         """Adopt details answered in the conversation; saved to practice.toml when there is one to write."""
@@ -503,8 +549,43 @@ class Conversation(Fixes):
             can_email=bool(self.env and self.env.smtp_host),
         )
 
-    def _member(self, session: Session, name: str) -> Member | None:
-        return session.exec(select(Member).where(Member.name == name, Member.active == True)).first()  # noqa: E712
+    def _member(self, session: Session, actor: Actor) -> Member | None:
+        """The member acting: by their platform id when they come from a chat platform, else by name (terminal)."""
+        query = select(Member).where(Member.active == True)  # noqa: E712
+        if isinstance(actor, Origin):
+            column = getattr(Member, PLATFORM_ID.get(actor.platform, ""), None)
+            if column is None or not actor.user_id:
+                return None
+            return session.exec(query.where(column == actor.user_id)).first()
+        return session.exec(query.where(Member.name == actor)).first()
+
+    def member_name(self, actor: Actor) -> str | None:
+        """The display name of whoever this is, or None for someone outside the practice."""
+        with session_scope(self.engine) as session:
+            member = self._member(session, actor)
+            return member.name if member else None
+
+    def _finish(
+        self, session: Session, reply: Reply, member: Member, actor: Actor, *, request_id: int | None = None
+    ) -> Reply:
+        """Write what this reply says into the outbox, in the same transaction as the change that causes it.
+
+        Messages for others go to every platform they are on; a person on none, or a records channel that
+        is not set, is said to the one acting instead of being dropped. From a chat platform, the actor's own
+        next message is a row too, sent after commit; the terminal prints its reply itself.
+        """
+        if self.router.platforms:
+            for item in reply.outbound:
+                rows = self.router.outbound(session, item, asker=member, request_id=request_id)
+                if rows:
+                    continue
+                if item.target_kind == "channel":
+                    reply.prompts.insert(0, self._notice(say("delivery.no_channel")))
+                elif item.target != member.name:
+                    reply.prompts.insert(0, self._notice(say("delivery.nobody_reachable", who=item.target)))
+        if isinstance(actor, Origin):
+            self.router.to_actor(session, reply, member, actor, request_id=request_id)
+        return reply
 
     def _may_act(self, session: Session, member: Member, run: FlowRun) -> bool:
         return run.member_id == member.id or member.role in ("supervisor", "admin")
@@ -521,15 +602,23 @@ class Conversation(Fixes):
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         table = InboundKey.__table__  # type: ignore[attr-defined]
         statement = (
-            insert(table).values(key=key[:255], received_at=utcnow()).on_conflict_do_nothing(index_elements=["key"])
+            insert(table)
+            .values(key=key[:255], received_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.key)
         )
-        return session.execute(statement).rowcount == 1
+        # the returned row, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING
+        return session.execute(statement).first() is not None
 
     def _notice(self, text: str) -> Prompt:
         return Prompt(kind="notice", text=text)
 
-    def _not_a_member(self, actor: str) -> Reply:
-        return Reply(prompts=[self._notice(say("not_a_member", actor=actor))])
+    def _not_a_member(self, actor: Actor) -> Reply:
+        return Reply(prompts=[self._notice(say("not_a_member", actor=_label(actor)))])
+
+
+def _label(actor: Actor) -> str:
+    return actor if isinstance(actor, str) else actor.user_id
 
 
 def _encrypt_with_configured_key(contact: dict[str, str]) -> str:

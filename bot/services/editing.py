@@ -13,6 +13,7 @@ from bot.config import PracticeSettings
 from bot.domain.deadlines import due_dates
 from bot.engine import TRAIL, Invalid
 from bot.prompts import Prompt
+from bot.refs import edit_ref
 from bot.services import audit, requests
 from bot.services.reminders import plan_reminders
 from bot.store import FlowRun, Member, RecordsRequest, Reminder, utcnow
@@ -85,7 +86,7 @@ def field_of(word: str) -> str | None:
 
 def question(request: RecordsRequest, field: str) -> Prompt:
     """What to ask for a correction of `field`; answered with ref edit:<reference>:<field>."""
-    ref = f"edit:{request.reference}:{field}"
+    ref = edit_ref(request.reference, field)
     text = say("editing.ask", field=field, reference=request.reference, request=request)
     if field == "received_on":
         return Prompt(kind="date", text=text, ref=ref)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -12,22 +11,20 @@ from bot import engine as flow_engine
 from bot.answers import today_is
 from bot.engine import Invalid
 from bot.prompts import Answer, Prompt, Reply
+from bot.refs import RunRef, parse_edit
 from bot.services import editing, requests
 from bot.services.editing import EditRefused
 from bot.store import FlowRun, Member, RecordsRequest, session_scope
 from bot.text import say
 
 if TYPE_CHECKING:
-    from bot.services.conversation import Conversation
-
-EDIT_REF = re.compile(r"^edit:(RR-\d{4}-\d{4,}):([a-z_]+)$")
-RUN_REF = re.compile(r"^run:(\d+):")
+    from bot.services.conversation import Actor, Conversation
 
 
 class Fixes:
     """Mixed into Conversation: going back a step, correcting a request's received date, requester or delivery."""
 
-    def back(self: Conversation, actor: str, ref: str | None = None) -> Reply:
+    def back(self: Conversation, actor: Actor, ref: str | None = None) -> Reply:
         """One step back in the run this question belongs to (or the person's latest open run); answers are kept."""
         with session_scope(self.engine) as session:
             member = self._member(session, actor)
@@ -42,10 +39,12 @@ class Fixes:
             try:
                 editing.step_back(session, run, member, request)
             except EditRefused as exc:
-                return Reply(prompts=[self._notice(str(exc)), *self._asking(session, run, member)])
-            return Reply(prompts=self._asking(session, run, member), accepted=True)
+                reply = Reply(prompts=[self._notice(str(exc)), *self._asking(session, run, member)])
+            else:
+                reply = Reply(prompts=self._asking(session, run, member), accepted=True)
+            return self._finish(session, reply, member, actor, request_id=run.request_id)
 
-    def edit(self: Conversation, member: Member, request: RecordsRequest, rest: str, session: Session) -> Reply:
+    def edit(self: Conversation, session: Session, member: Member, request: RecordsRequest, rest: str) -> Reply:
         """edit RR-… <field> [new value]: with a value, correct it now; without, ask for it."""
         word, _, value = rest.strip().partition(" ")
         field = editing.field_of(word) if word else None
@@ -56,19 +55,21 @@ class Fixes:
         return self._correct(session, member, request, field, value)
 
     def answer_edit(self: Conversation, answer: Answer, inbound_key: str | None) -> Reply:
-        match = EDIT_REF.match(answer.ref or "")
+        """The answer to a correction's question (edit:<reference>:<field>)."""
+        reference, field = parse_edit(answer.ref) or ("", "")
         with session_scope(self.engine) as session:
             member = self._member(session, answer.actor)
             if member is None:
                 return self._not_a_member(answer.actor)
-            request = requests.find(session, match[1]) if match else None
-            if request is None or match[2] not in editing.EDITABLE.values():  # type: ignore[index]
+            request = requests.find(session, reference) if reference else None
+            if request is None or field not in editing.EDITABLE.values():
                 return Reply(prompts=[self._notice(say("unknown_ref"))])
             if not self._may_see(member, request):
                 return Reply(prompts=[self._notice(say("not_yours"))])
             if inbound_key and not self._claim_key(session, inbound_key):
                 return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
-            return self._correct(session, member, request, match[2], answer.value)  # type: ignore[index]
+            reply = self._correct(session, member, request, field, answer.value)
+            return self._finish(session, reply, member, answer.actor, request_id=request.id)
 
     def _correct(
         self: Conversation, session: Session, member: Member, request: RecordsRequest, field: str, value: object
@@ -88,9 +89,9 @@ class Fixes:
         return Reply(prompts=[self._notice(told), *following], accepted=True)
 
     def _run_for_back(self: Conversation, session: Session, member: Member, ref: str | None) -> FlowRun | None:
-        match = RUN_REF.match(ref or "")
-        if match:
-            return session.get(FlowRun, int(match[1]))
+        parsed = RunRef.parse(ref)
+        if parsed:
+            return session.get(FlowRun, parsed.run_id)
         query = select(FlowRun).where(FlowRun.member_id == member.id, FlowRun.status == "active")
         return session.exec(query.order_by(col(FlowRun.updated_at).desc(), col(FlowRun.id).desc())).first()
 

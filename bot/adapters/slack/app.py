@@ -14,11 +14,10 @@ from typing import Any, Protocol, cast
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import blocks
-from bot.adapters.slack.delivery import Delivery, Pacer, Surfaces, error_notice
+from bot.adapters.slack.delivery import ConversationStore, Pacer, SlackTransport
 from bot.adapters.slack.directory import Directory
 from bot.adapters.slack.ids import (
     ACTION_PATTERN,
@@ -26,38 +25,54 @@ from bot.adapters.slack.ids import (
     CONSULT_PREFIX,
     FORM_CALLBACK,
     NOTE_BLOCK,
-    RESUME_PREFIX,
     Action,
     action_of,
     block_id,
     ref_of,
 )
 from bot.config import PracticeSettings
-from bot.prompts import Answer, Prompt, Reply
+from bot.prompts import Answer, Origin, Prompt, Reply
+from bot.refs import RunRef, parse_resume
 from bot.text import say
 
 log = logging.getLogger("records_bot.slack")
 
 
-class ConversationPort(Surfaces, Protocol):
+class ConversationPort(ConversationStore, Protocol):
     """What the adapter needs from bot.services.conversation.Conversation (all synchronous, DB inside)."""
 
-    def start(self, actor: str, *, inbound_key: str | None = None) -> Reply: ...
+    def start(self, actor: Origin, *, inbound_key: str | None = None) -> Reply: ...
 
     def answer(self, answer: Answer, *, inbound_key: str | None = None) -> Reply: ...
 
-    def command(self, actor: str, text: str, *, inbound_key: str | None = None) -> Reply: ...
+    def command(self, actor: Origin, text: str, *, inbound_key: str | None = None) -> Reply: ...
+
+    def current(self, run_id: int, actor: Origin) -> Reply: ...
 
     def validate_form(self, ref: str, values: dict[str, str]) -> dict[str, str]: ...
 
-    def home(self, actor: str) -> list[Prompt]: ...
+    def home(self, actor: Origin) -> list[Prompt]: ...
+
+
+class SenderPort(Protocol):
+    """What the adapter needs from the outbox sender."""
+
+    def kick(self) -> None: ...
+
+    def form_shown(self, row_id: int, shown: int) -> None: ...
+
+    def form_not_shown(self, row_id: int) -> None: ...
 
 
 def web_client(token: str, api_url: str | None = None) -> AsyncWebClient:
-    """The Web API client: SLACK_API_URL when set (GovSlack, a local fake), 429s retried after Retry-After."""
+    """The Web API client: SLACK_API_URL when set (GovSlack, a local fake).
+
+    No retries inside the client: a message that fails goes back to the outbox, which waits Retry-After or backs
+    off without holding anything up; a modal that can't open becomes a message with the form behind a button.
+    """
     base_url = (api_url.rstrip("/") + "/") if api_url else AsyncWebClient.BASE_URL
     client = AsyncWebClient(token=token, base_url=base_url, timeout=10)
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    client.retry_handlers.clear()
     return client
 
 
@@ -69,6 +84,7 @@ class SlackAdapter:
         conversation: ConversationPort,
         practice: PracticeSettings,
         *,
+        sender: SenderPort | None = None,
         token: str,
         signing_secret: str,
         api_url: str | None = None,
@@ -84,9 +100,9 @@ class SlackAdapter:
         # (database writes, one writer at a time on SQLite anyway) uses few threads so the event loop keeps the GIL.
         self._ack_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-ack")
         self._work_pool = ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="slack-work")
-        self.delivery = Delivery(
-            self.client, practice, self.directory, conversation, pacer=pacer, run=self._run, later=self.spawn_unlimited
-        )
+        self._urgent_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-urgent")
+        self.transport = SlackTransport(self.client, practice, self.directory, conversation, pacer=pacer)
+        self.sender = sender  # set by the server once the outbox sender exists
         self._tasks: set[asyncio.Task[None]] = set()
         self._slot_count, self._slots = (
             background_slots,
@@ -110,13 +126,14 @@ class SlackAdapter:
 
     # ---- plumbing --------------------------------------------------------------------------------------------------
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None], *, urgent: bool = False) -> None:
         """Run the slow part after the ack; keep a reference so the task is not collected mid-way.
 
         At most `background_slots` interactions do their slow part at once; the rest wait their turn, so a burst
         never floods the event loop with follow-up work that would delay the acks of the requests behind it.
+        Urgent work (opening a modal before its trigger expires) takes no slot and has its own threads.
         """
-        task = asyncio.ensure_future(self._in_slot(work))
+        task = asyncio.ensure_future(work if urgent else self._in_slot(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -145,11 +162,9 @@ class SlackAdapter:
             await asyncio.wait(list(self._tasks), timeout=deadline - loop.time())
 
     async def _guard(self, slack_user_id: str, channel: str | None, work: Callable[[], Awaitable[None]]) -> None:
+        """Run the slow part; if the core itself failed, nothing was kept, and the person is told just that."""
         try:
             await work()
-        except SlackApiError as exc:
-            log.warning("Slack API error mid-step: %s", exc.response.get("error"))
-            await self._best_effort_tell(slack_user_id, channel, error_notice())
         except Exception:
             log.exception("interaction failed")
             await self._best_effort_tell(
@@ -158,9 +173,9 @@ class SlackAdapter:
 
     async def _best_effort_tell(self, slack_user_id: str, channel: str | None, prompt: Prompt) -> None:
         try:
-            await self.delivery.tell(slack_user_id, channel, [prompt])
+            await self.transport.tell(slack_user_id, channel, [prompt])
         except Exception:  # Slack itself is down: nothing more we can show; the log has it
-            log.exception("could not tell %s about an error", slack_user_id)
+            log.warning("could not tell %s about an error", slack_user_id)
 
     async def _only_our_workspace(self, context: Any, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
         ours = context.authorize_result.team_id if context.authorize_result else None
@@ -178,63 +193,83 @@ class SlackAdapter:
         """A synchronous core call (database inside) on the work pool."""
         return await asyncio.get_running_loop().run_in_executor(self._work_pool, partial(call, *args, **kwargs))
 
+    async def _run_urgent(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A core call a modal waits on (a new intake): its own threads, never queued behind others' answers."""
+        return await asyncio.get_running_loop().run_in_executor(self._urgent_pool, partial(call, *args, **kwargs))
+
     async def _run_before_ack(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A core call whose answer goes on the ack (form validation): its own pool, never behind slow work."""
         return await asyncio.get_running_loop().run_in_executor(self._ack_pool, partial(call, *args, **kwargs))
 
     def close(self) -> None:
         self._ack_pool.shutdown(wait=False, cancel_futures=True)
+        self._urgent_pool.shutdown(wait=True, cancel_futures=False)
         self._work_pool.shutdown(wait=True, cancel_futures=False)
 
-    async def _show_reply(self, slack_user_id: str, reply: Reply, trigger_id: str | None) -> None:
-        """Open the first form as a modal while the trigger is fresh; everything else goes to the DM."""
-        rest = list(reply.prompts)
-        form = next((p for p in rest if p.kind == "form" and p.ref), None)
-        if form is not None and trigger_id:
-            # the notes leading up to the form (the orientation) open with it, at the top of the modal
-            at = rest.index(form)
-            lead = tuple(rest[:at]) if all(p.kind == "notice" and not p.body for p in rest[:at]) else ()
-            shown = rest
-            rest = rest[len(lead) :]
-            rest.remove(form)
-            try:
-                await self.client.views_open(
-                    trigger_id=trigger_id, view=blocks.render_modal(form, {"ref": form.ref}, lead)
-                )
-            except SlackApiError as exc:
-                log.warning("views.open failed (%s); offering the form as a button", exc.response.get("error"))
-                rest = [Prompt(kind="notice", text=say("slack.form_error")), *shown]
-        await self.delivery.reply(slack_user_id, Reply(prompts=rest, outbound=reply.outbound))
+    async def _show_reply(self, user: str, channel: str | None, reply: Reply, trigger_id: str | None) -> None:
+        """What the core wrote to the outbox goes out now (a held form opens as a modal first); a reply that
+        changed nothing (help, status, "already done") is answered privately where it was asked."""
+        if reply.queued:
+            if reply.held is not None:
+                await self._open_held_form(reply, trigger_id)
+            self._kick()
+            return
+        if reply.prompts:
+            await self.transport.tell(user, channel, reply.prompts)
+
+    async def _open_held_form(self, reply: Reply, trigger_id: str | None) -> None:
+        """Open the form as a modal while the trigger is fresh; if Slack won't, the held message goes out instead."""
+        held = cast(int, reply.held)
+        form = next((p for p in reply.prompts if p.kind == "form" and p.ref), None)
+        if form is None or not trigger_id:
+            await self._run(self._sender().form_not_shown, held)
+            return
+        at = reply.prompts.index(form)
+        before = reply.prompts[:at]
+        lead = tuple(before) if all(p.kind == "notice" and not p.body for p in before) else ()
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=blocks.render_modal(form, {"ref": form.ref}, lead))
+        except Exception as exc:  # expired trigger, Slack error or timeout: the form goes to the DM behind a button
+            log.warning("views.open failed (%s); the form goes out as a message", type(exc).__name__)
+            await self._run(self._sender().form_not_shown, held)
+            return
+        await self._run(self._sender().form_shown, held, len(lead))
+
+    def _sender(self) -> SenderPort:
+        if self.sender is None:
+            raise RuntimeError("the Slack adapter has no outbox sender")
+        return self.sender
+
+    def _kick(self) -> None:
+        if self.sender is not None:
+            self.sender.kick()
 
     # ---- /records-request ------------------------------------------------------------------------------------------
 
     async def ack_command(self, ack: Callable[..., Awaitable[None]], command: dict[str, Any]) -> None:
         """Ack at once (a refusal rides on the ack itself); the conversation runs after."""
-        actor = self.directory.member(command.get("user_id"))
-        if actor is None:
+        if self.directory.member(command.get("user_id")) is None:
             await ack(text=say("slack.not_a_member"))
             return
         await ack()
-        self.spawn(self.handle_command(command, actor))
+        text = (command.get("text") or "").strip()
+        # a new intake opens its modal on a trigger that lives 3 s: it never waits behind others' work
+        self.spawn(self.handle_command(command), urgent=not text)
 
-    async def handle_command(self, command: dict[str, Any], actor: str) -> None:
+    async def handle_command(self, command: dict[str, Any]) -> None:
         user, channel = command["user_id"], command.get("channel_id")
+        trigger = command.get("trigger_id")
 
         async def work() -> None:
             text = (command.get("text") or "").strip()
-            key = command.get("trigger_id")
+            origin = Origin("slack", user, hold_form=bool(trigger))
             if text:
-                reply = await self._run(self.conversation.command, actor, text, inbound_key=key)
+                reply = await self._run(self.conversation.command, origin, text, inbound_key=trigger)
             else:
-                reply = await self._run(self.conversation.start, actor, inbound_key=key)
+                reply = await self._run_urgent(self.conversation.start, origin, inbound_key=trigger)
             if reply.duplicate:
                 return  # a retry of a command already handled
-            answering = [p for p in reply.prompts if p.expects_answer]
-            if text and not answering:
-                await self.delivery.tell(user, channel, reply.prompts)
-                await self.delivery.reply(user, Reply(outbound=reply.outbound))
-                return
-            await self._show_reply(user, reply, key)
+            await self._show_reply(user, channel, reply, trigger)
 
         await self._guard(user, channel, work)
 
@@ -249,11 +284,10 @@ class SlackAdapter:
         self.spawn(self.handle_action(body, action))
 
     async def handle_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
-        user = body["user"]["id"]
+        user = str((body.get("user") or {}).get("id") or "")
         container = body.get("container") or {}
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-        actor = self.directory.member(user)
-        if actor is None:
+        if self.directory.member(user) is None:
             await self._best_effort_tell(user, channel, Prompt(kind="notice", text=say("slack.not_a_member")))
             return
 
@@ -262,41 +296,42 @@ class SlackAdapter:
             ref = ref_of(action.get("block_id", ""))
             if act is None or ref is None:
                 return
+            trigger = body.get("trigger_id")
             if act is Action.open_form:
-                await self._open_form(user, channel, ref, body.get("trigger_id"))
+                await self._open_form(user, channel, ref, trigger)
                 return
             value, label = read_action(act, action, body, ref)
             key = f"{container.get('message_ts') or container.get('view_id')}:{action['action_id']}:{action.get('action_ts')}"
-            if ref.startswith(RESUME_PREFIX):  # "next action" on the Home tab: pick the run up in the DM
-                reply = await self._run(
-                    self.conversation.command, actor, f"resume {ref.removeprefix(RESUME_PREFIX)}", inbound_key=key
-                )
-                if not any(p.expects_answer for p in reply.prompts):
-                    await self.delivery.tell(user, channel, reply.prompts)
-                    return
-                await self._show_reply(user, reply, body.get("trigger_id"))
+            resumed = parse_resume(ref)
+            if resumed:  # "next action" on the Home tab: pick the run up in the DM
+                origin = Origin("slack", user, hold_form=bool(trigger))
+                reply = await self._run(self.conversation.command, origin, f"resume {resumed}", inbound_key=key)
+                await self._show_reply(user, channel, reply, trigger)
                 return
-            reply = await self._run(self.conversation.answer, Answer(ref, value, actor), inbound_key=key)
-            if reply.duplicate or refused(reply, ref):
-                await self.delivery.tell(
-                    user, channel, reply.prompts or [Prompt(kind="notice", text=say("slack.not_yours"))]
-                )
-                return
-            message_ts = container.get("message_ts")
-            if message_ts and channel and container.get("type") == "message":
-                question = (body.get("message") or {}).get("text") or ""
-                await self.delivery.mark_done(channel, message_ts, question, label)
-            await self._show_reply(user, reply, body.get("trigger_id"))
+            message = None
+            if container.get("type") == "message" and container.get("message_ts") and channel:
+                shown = body.get("message") or {}
+                message = {
+                    "channel": channel,
+                    "ts": container["message_ts"],
+                    "text": shown.get("text") or "",
+                    "blocks": shown.get("blocks") or [],
+                    "answer": label,
+                }
+            origin = Origin("slack", user, message=message, hold_form=bool(trigger))
+            reply = await self._run(self.conversation.answer, Answer(ref, value, origin), inbound_key=key)
+            if reply.duplicate and not reply.prompts:
+                reply.prompts = [Prompt(kind="notice", text=say("slack.not_yours"))]
+            await self._show_reply(user, channel, reply, trigger)
 
         await self._guard(user, channel, work)
 
     async def _current_form(self, user: str, ref: str) -> Prompt | None:
         """The form the run is waiting on, if `ref` still addresses it (same step and version)."""
-        actor = self.conversation.member_by_slack_id(user)
-        parts = ref.split(":")
-        if actor is None or len(parts) != 4 or parts[0] != "run" or not parts[1].isdecimal():
+        parsed = RunRef.parse(ref)
+        if parsed is None:
             return None
-        reply = await self._run(self.conversation.current, int(parts[1]), actor)
+        reply = await self._run(self.conversation.current, parsed.run_id, Origin("slack", user))
         form = next((p for p in reply.prompts if p.kind == "form" and p.ref == ref), None)
         return form or next((p for p in reply.prompts if p.kind == "notice"), None)  # e.g. "belongs to a colleague"
 
@@ -304,10 +339,10 @@ class SlackAdapter:
         # rebuilt from the database, so it works after a restart and on any of several processes
         form = await self._current_form(user, ref)
         if form is not None and form.kind == "notice":
-            await self.delivery.tell(user, channel, [form])
+            await self.transport.tell(user, channel, [form])
             return
         if form is None or not trigger_id:
-            await self.delivery.tell_text(user, channel, say("slack.form_gone"))
+            await self.transport.tell_text(user, channel, say("slack.form_gone"))
             return
         await self.client.views_open(trigger_id=trigger_id, view=blocks.render_modal(form, {"ref": ref}))
 
@@ -317,14 +352,13 @@ class SlackAdapter:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any]
     ) -> None:
         """Field errors go back on the ack (response_action=errors, under the field); a good form closes and runs on."""
-        user = body["user"]["id"]
-        actor = self.directory.member(user)
+        user = str((body.get("user") or {}).get("id") or "")
         values = blocks.form_values(view.get("state", {}).get("values", {}))
         first_field = next(iter(values), None)
-        if actor is None:
+        if self.directory.member(user) is None:
             await ack(response_action="errors", errors={first_field: say("slack.not_a_member")} if first_field else {})
             return
-        ref = str(json.loads(view.get("private_metadata") or "{}").get("ref", ""))
+        ref = private_ref(view.get("private_metadata"))
         errors = await self._run_before_ack(self.conversation.validate_form, ref, values) if ref else {}
         if errors:
             shown = {
@@ -333,15 +367,13 @@ class SlackAdapter:
             await ack(response_action="errors", errors={k: v for k, v in shown.items() if k})
             return
         await ack()
-        self.spawn(self.handle_form_submission(user, actor, ref, values, f"{view.get('id')}:{view.get('hash')}"))
+        self.spawn(self.handle_form_submission(user, ref, values, f"{view.get('id')}:{view.get('hash')}"))
 
-    async def handle_form_submission(self, user: str, actor: str, ref: str, values: dict[str, str], key: str) -> None:
+    async def handle_form_submission(self, user: str, ref: str, values: dict[str, str], key: str) -> None:
         async def work() -> None:
-            reply = await self._run(self.conversation.answer, Answer(ref, values, actor), inbound_key=key)
-            if reply.duplicate or refused(reply, ref):
-                await self.delivery.tell(user, None, reply.prompts)
-                return
-            await self._show_reply(user, reply, None)
+            origin = Origin("slack", user)
+            reply = await self._run(self.conversation.answer, Answer(ref, values, origin), inbound_key=key)
+            await self._show_reply(user, None, reply, None)
 
         await self._guard(user, None, work)
 
@@ -350,15 +382,14 @@ class SlackAdapter:
     async def handle_home_opened(self, event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
-        user = event["user"]
+        user = str(event.get("user") or "")
         self.spawn(self._publish_home(user))
 
     async def _publish_home(self, user: str) -> None:
-        actor = self.directory.member(user)
-        if actor is None:
+        if self.directory.member(user) is None:
             view = blocks.render_home([Prompt(kind="notice", text=say("slack.not_a_member"))])
         else:
-            prompts = await self._run(self.conversation.home, actor)
+            prompts = await self._run(self.conversation.home, Origin("slack", user))
             view = blocks.render_home(prompts)
         try:
             await self.client.views_publish(user_id=user, view=view)
@@ -369,18 +400,21 @@ class SlackAdapter:
         """Typed commands in the app's DM ("status RR-2026-0001", "help") work like the slash command's subcommands."""
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype") or not event.get("text"):
             return
-        user = event.get("user", "")
-        actor = self.directory.member(user)
-        if actor is None:
-            self.spawn(self.delivery.tell_text(user, None, say("slack.not_a_member")))
+        user = str(event.get("user") or "")
+        if self.directory.member(user) is None:
+            self.spawn(self.transport.tell_text(user, None, say("slack.not_a_member")))
             return
         command = {"user_id": user, "channel_id": None, "text": event["text"], "trigger_id": body.get("event_id")}
-        self.spawn(self.handle_command(command, actor))
+        self.spawn(self.handle_command(command))
 
 
-def refused(reply: Reply, ref: str) -> bool:
-    """True when the core did not take the answer (asked again with a reason, not theirs, already done)."""
-    return not reply.accepted
+def private_ref(metadata: Any) -> str:
+    """The prompt ref a modal carries in private_metadata; "" for anything malformed."""
+    try:
+        data = json.loads(metadata or "{}")
+    except (TypeError, ValueError):
+        return ""
+    return str(data.get("ref", "")) if isinstance(data, dict) else ""
 
 
 def read_action(act: Action, action: dict[str, Any], body: dict[str, Any], ref: str) -> tuple[Any, str | None]:

@@ -309,6 +309,28 @@ def render_messages(prompts: list[Prompt] | tuple[Prompt, ...]) -> list[Message]
     return paginate(blocks, text)
 
 
+def render_step(prompts: list[Prompt] | tuple[Prompt, ...]) -> list[Message]:
+    """What one answer brings, as one message: the run's header line once, notes, draft and the next question.
+
+    Split only where Slack's 50-block limit forces it; the question with its buttons stays at the end.
+    """
+    header = next((p.header for p in prompts if p.header), None)
+    out: list[Block] = [context(mrkdwn(header))] if header else []
+    for prompt in prompts:
+        out.extend(prompt_blocks(prompt, with_header=False))
+    asking = next((p for p in prompts if p.expects_answer and p.text), None)
+    text = fallback_text(asking) if asking else next((fallback_text(p) for p in prompts if p.text), "")
+    return paginate(out, text or say("slack.fallback_question"))
+
+
+def render_answered(original: list[Block], text: str, answer: str | None) -> Message:
+    """A step message once answered: what it said, its buttons replaced by the answer, ticked."""
+    kept = [b for b in original if b.get("type") in ("section", "context", "header", "divider", "rich_text")]
+    line = say("slack.answered_line", answer=escape(clip(answer, 1500))) if answer else say("slack.answered_plain")
+    kept.append(context(line))
+    return {"text": clip(text or say("slack.fallback_question"), FALLBACK_TEXT), "blocks": kept[:MESSAGE_BLOCKS]}
+
+
 # ---- modals and the Home tab ---------------------------------------------------------------------------------------
 
 

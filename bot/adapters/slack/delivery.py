@@ -1,35 +1,40 @@
-"""Putting prompts in front of people on Slack: DMs, step messages updated in place, paced channel posts."""
+"""Slack's transport for the outbox: DMs (one message a step), paced channel posts, answered steps ticked."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import blocks
 from bot.adapters.slack.directory import Directory
 from bot.config import PracticeSettings
-from bot.prompts import Outbound, Prompt, Reply
+from bot.delivery import outbox
+from bot.delivery.sender import DeliveryFailed
+from bot.prompts import Prompt
+from bot.refs import RunRef
+from bot.store import OutboxMessage
 from bot.text import say
 
 log = logging.getLogger("records_bot.slack")
 
 
-class Surfaces(Protocol):
-    """The part of the conversation core that remembers where a run's messages live."""
+class ConversationStore(Protocol):
+    """What the transport keeps in the database: where a run's messages live, each member's DM channel."""
 
     def surface(self, ref: str) -> dict: ...
 
     def set_surface(self, ref: str, surface: dict) -> None: ...
 
+    def recall(self, platform: str, key: str) -> dict | None: ...
 
-class UnsafeChannelPost(Exception):
-    """An outbound channel post that the core did not mark PHI-free; it is never sent."""
+    def remember(self, platform: str, key: str, reference: dict) -> None: ...
 
 
 class Pacer:
@@ -52,34 +57,50 @@ class Pacer:
             self._state[channel] = (tokens - 1.0, now)
 
 
-class Delivery:
-    """Sends Replies and Outbound messages through the Web API; remembers DM channels and step messages."""
+class SlackTransport:
+    """Sends outbox rows through the Web API: a member's DM (one message a step), the records channel, a tick."""
+
+    platform = "slack"
 
     def __init__(
         self,
         client: AsyncWebClient,
         practice: PracticeSettings,
         directory: Directory,
-        surfaces: Surfaces,
+        store: ConversationStore,
         *,
         pacer: Pacer | None = None,
         run: Callable[..., Awaitable[Any]] | None = None,
-        later: Callable[[Coroutine[Any, Any, None]], None] | None = None,
     ) -> None:
-        self.client, self.practice, self.directory, self.surfaces = client, practice, directory, surfaces
+        self.client, self.practice, self.directory, self.store = client, practice, directory, store
         self.pacer = pacer or Pacer()
         self._run = run or asyncio.to_thread
-        self._later = later
-        self._dm: dict[str, str] = {}
+        self._dm: dict[str, str] = {}  # a cache of what the database keeps
 
-    # ---- channels --------------------------------------------------------------------------------------------------
+    async def send(self, row: OutboxMessage) -> dict[str, Any]:
+        try:
+            if row.destination_kind == "update":
+                return await self._update(row)
+            prompts = outbox.prompts_of(row)
+            if row.destination_kind == "channel":
+                return await self._to_channel(row.destination, prompts)
+            return await self._to_member(row, prompts)
+        except SlackApiError as exc:
+            raise classify(exc) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise DeliveryFailed(f"{type(exc).__name__} talking to Slack") from None
 
     async def dm_channel(self, slack_user_id: str) -> str:
-        """The app's DM channel with this user (conversations.open once, then remembered)."""
+        """The app's DM channel with this user: conversations.open once, then kept in the database."""
         channel = self._dm.get(slack_user_id)
         if channel is None:
-            response = await self.client.conversations_open(users=slack_user_id)
-            channel = self._dm[slack_user_id] = response["channel"]["id"]
+            stored = await self._run(self.store.recall, self.platform, f"dm:{slack_user_id}")
+            channel = (stored or {}).get("channel")
+            if not channel:
+                response = await self.client.conversations_open(users=slack_user_id)
+                channel = str(response["channel"]["id"])
+                await self._run(self.store.remember, self.platform, f"dm:{slack_user_id}", {"channel": channel})
+            self._dm[slack_user_id] = channel
         return channel
 
     async def post(self, channel: str, message: blocks.Message) -> str:
@@ -87,44 +108,40 @@ class Delivery:
         response = await self.client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
         return str(response["ts"])
 
-    async def update(self, channel: str, ts: str, message: blocks.Message) -> None:
-        await self.client.chat_update(channel=channel, ts=ts, text=message["text"], blocks=message["blocks"])
+    async def _to_member(self, row: OutboxMessage, prompts: Sequence[Prompt]) -> dict[str, Any]:
+        channel = await self.dm_channel(row.destination)
+        done = list((row.result or {}).get("ts", []))
+        sent = list(done)
+        for index, message in enumerate(blocks.render_step(prompts)):
+            if index < len(done):
+                continue  # a retry after a partial send: the pieces that went out don't go again
+            sent.append(await self.post(channel, message))
+        refs = [p.ref for p in prompts if p.expects_answer and p.ref and RunRef.parse(p.ref)]
+        if refs and sent:
+            surface = dict(await self._run(self.store.surface, refs[-1]) or {})
+            steps = dict(surface.get("steps") or {})
+            steps[refs[-1]] = sent[-1]
+            await self._run(self.store.set_surface, refs[-1], {"channel": channel, "steps": steps})
+        return {"channel": channel, "ts": sent}
 
-    # ---- to the person in the conversation ------------------------------------------------------------------------
+    async def _to_channel(self, channel: str, prompts: Sequence[Prompt]) -> dict[str, Any]:
+        sent = []
+        for message in blocks.render_messages(list(prompts)):
+            message = {**message, "blocks": [self._with_mentions(b) for b in message["blocks"]]}
+            sent.append(await self.post(channel, message))
+        return {"channel": channel, "ts": sent}
 
-    async def show(self, slack_user_id: str, prompts: Sequence[Prompt]) -> None:
-        """Post prompts in the member's DM; a run's header message sits at the top and is kept up to date."""
-        if not prompts:
-            return
-        channel = await self.dm_channel(slack_user_id)
-        for prompt in prompts:
-            run_ref = prompt.ref if prompt.ref and prompt.ref.startswith("run:") else None
-            surface: dict[str, Any] = {}
-            if run_ref:
-                surface = dict(await self._run(self.surfaces.surface, run_ref) or {})
-            if run_ref and prompt.header:
-                await self._header(channel, prompt.header, surface)
-            shown = Prompt(**{**prompt.__dict__, "header": None}) if run_ref and prompt.header else prompt
-            last_ts = ""
-            for message in blocks.render_message(shown):
-                last_ts = await self.post(channel, message)
-            if run_ref:
-                steps = dict(surface.get("steps") or {})
-                steps[run_ref] = last_ts
-                surface.update({"channel": channel, "steps": steps})
-                await self._run(self.surfaces.set_surface, run_ref, surface)
-
-    async def _header(self, channel: str, header: str, surface: dict[str, Any]) -> None:
-        message = blocks.render_header(header)
-        if surface.get("header_ts") and surface.get("channel") == channel:
-            if surface.get("header") != header:
-                await self.update(channel, surface["header_ts"], message)
-        else:
-            surface["header_ts"] = await self.post(channel, message)
-        surface["header"] = header
+    async def _update(self, row: OutboxMessage) -> dict[str, Any]:
+        message = row.payload.get("message") or {}
+        channel, ts = message.get("channel"), message.get("ts")
+        if not channel or not ts:
+            return {"skipped": "no message to tick"}
+        shown = blocks.render_answered(message.get("blocks") or [], message.get("text") or "", message.get("answer"))
+        await self.client.chat_update(channel=channel, ts=ts, text=shown["text"], blocks=shown["blocks"])
+        return {"channel": channel, "ts": ts}
 
     async def tell(self, slack_user_id: str, channel: str | None, prompts: Sequence[Prompt]) -> None:
-        """A short private answer: ephemeral where the person is, else a DM."""
+        """A short private answer that changes nothing (help, status, "not yours"): ephemeral where typed, else a DM."""
         for message in blocks.render_messages(list(prompts)):
             if channel:
                 try:
@@ -137,48 +154,56 @@ class Delivery:
     async def tell_text(self, slack_user_id: str, channel: str | None, text: str) -> None:
         await self.tell(slack_user_id, channel, [Prompt(kind="notice", text=text)])
 
-    async def mark_done(self, channel: str, ts: str, question: str, answer: str | None) -> None:
-        """Replace a step's message with its finished form: the question ticked and the answer under it."""
-        await self.update(channel, ts, blocks.render_done(Prompt(kind="notice", text=question), answer))
-
-    # ---- to others -------------------------------------------------------------------------------------------------
-
-    async def outbound(self, item: Outbound) -> None:
-        """A member's DM (consult card, escalation) or a PHI-free post in the practice's records channel."""
-        if item.target_kind == "channel":
-            if not item.phi_free:
-                raise UnsafeChannelPost(f"refused a channel post to {item.target} not marked PHI-free")
-            channel = item.target or self.practice.records_channel
-            for message in blocks.render_messages(list(item.prompts)):
-                message = {**message, "blocks": [self._with_mentions(b) for b in message["blocks"]]}
-                await self.post(channel, message)
-            return
-        slack_id = self.directory.slack_id(item.target)
-        if slack_id is None:
-            log.warning("no Slack account for member %r; message not sent", item.target)
-            return
-        await self.show(slack_id, item.prompts)
-
     def _with_mentions(self, block: blocks.Block) -> blocks.Block:
         text = block.get("text")
         if isinstance(text, dict) and text.get("type") == "mrkdwn":
             return {**block, "text": {**text, "text": self.directory.mentions(text["text"])}}
         return block
 
-    async def reply(self, slack_user_id: str, reply: Reply) -> None:
-        """Everything a Reply asks for except forms (the caller opens those): prompts to the actor, outbound to others."""
-        await self.show(slack_user_id, reply.prompts)
-        for item in reply.outbound:
-            if self._later is not None and item.target_kind == "channel":
-                self._later(self._outbound_logged(item))  # paced at ~1/s per channel: wait without holding up the DM
-            else:
-                await self._outbound_logged(item)
 
-    async def _outbound_logged(self, item: Outbound) -> None:
+# errors that no retry will fix: the destination is wrong or the app may not post there
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "user_not_found",
+        "user_disabled",
+        "account_inactive",
+        "cannot_dm_bot",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "missing_scope",
+        "restricted_action",
+        "msg_too_long",
+        "invalid_blocks",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+    }
+)
+
+
+def classify(exc: SlackApiError) -> DeliveryFailed:
+    """A Web API failure as the outbox sees it: 429 waits Retry-After, 5xx and odd answers retry, some never will."""
+    response = exc.response
+    status = getattr(response, "status_code", 0) or 0
+    try:
+        error = str(response.get("error") or "")
+    except Exception:  # a text body (a proxy's error page): no error code to read
+        error = ""
+    if status == 429 or error == "ratelimited":
+        headers = getattr(response, "headers", {}) or {}
+        retry_after = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
         try:
-            await self.outbound(item)
-        except (SlackApiError, UnsafeChannelPost) as exc:
-            log.error("outbound %s to %s not sent: %s", item.target_kind, item.target, exc)
+            wait = float(retry_after) if retry_after is not None else 1.0
+        except (TypeError, ValueError):
+            wait = 1.0
+        return DeliveryFailed("Slack rate limit", retry_after=wait)
+    if error in PERMANENT_ERRORS:
+        return DeliveryFailed(error, permanent=True)
+    return DeliveryFailed(error or f"HTTP {status}")
 
 
 def error_notice() -> Prompt:

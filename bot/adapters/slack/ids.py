@@ -11,7 +11,6 @@ ACTION_PREFIX = "rr:"
 ACTION_PATTERN = re.compile(r"^rr:")
 REF_SEPARATOR = "|"
 CONSULT_PREFIX = "consult:"  # a consult card's ref; its buttons may carry a note typed above them
-RESUME_PREFIX = "resume:"  # the Home tab's "next action" on a request: resume:RR-2026-0001
 NOTE_BLOCK = 2  # block_id(ref, NOTE_BLOCK) holds a consult card's optional note
 NOTE_ACTION = "note"  # not ours to dispatch: typing a note sends nothing until a button is clicked
 

@@ -10,8 +10,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import PracticeSettings
+from bot.delivery.routing import Router
 from bot.services.reminders.claims import claim_due, mark, release
-from bot.services.reminders.common import DEFAULT_LEASE, MAX_ATTEMPTS, REMINDERS, Deliver, SweepReport, default_worker
+from bot.services.reminders.common import (
+    DEFAULT_LEASE,
+    MAX_ATTEMPTS,
+    REMINDERS,
+    Decision,
+    Deliver,
+    SweepReport,
+    default_worker,
+)
 from bot.services.reminders.decisions import decide
 from bot.services.reminders.planning import insert_if_absent, plan_reminders
 from bot.store import Consult, RecordsRequest, Reminder, as_utc, utcnow
@@ -24,7 +33,7 @@ def _error_text(exc: BaseException) -> str:
 def _handle(
     engine: Engine,
     practice: PracticeSettings,
-    deliver: Deliver,
+    deliver: Deliver | Router,
     reminder: Reminder,
     *,
     now: datetime,
@@ -48,6 +57,9 @@ def _handle(
                     session.commit()
             report.skipped += 1
             return
+    if isinstance(deliver, Router):
+        _enqueue(engine, deliver, reminder, decision, now=now, worker=worker, report=report)
+        return
     payload = dict(reminder.payload or {})
     done = list(payload.get("done", []))
     try:
@@ -101,10 +113,56 @@ def _handle(
         report.sent += 1
 
 
+def _enqueue(
+    engine: Engine,
+    router: Router,
+    reminder: Reminder,
+    decision: Decision,
+    *,
+    now: datetime,
+    worker: str,
+    report: SweepReport,
+) -> None:
+    """Mark the reminder done and write one outbox message per recipient, in one transaction: nothing is sent
+    here, so a sweeper killed at any point either did all of it or none, and each message goes out once."""
+    with Session(engine) as session:
+        conn = session.connection()
+        if decision.defer_until is not None:  # a deferral is not a failed attempt
+            mark(
+                conn,
+                reminder,
+                worker,
+                status="pending",
+                due_at=decision.defer_until,
+                attempts=REMINDERS.c.attempts - 1,
+            )
+            session.commit()
+            report.deferred += 1
+            return
+        if not mark(conn, reminder, worker, status="sent", sent_at=now, last_error=None):
+            session.rollback()  # the lease ran out and another sweeper has it
+            return
+        for key, outbound in decision.outbounds:
+            router.outbound(
+                session,
+                outbound,
+                request_id=reminder.request_id,
+                purpose="reminder",
+                dedupe_key=f"reminder:{reminder.id}:{key}",
+            )
+        insert_if_absent(conn, decision.next_rows)
+        if decision.nudged_consult is not None:
+            conn.execute(
+                update(Consult.__table__).where(Consult.__table__.c.id == decision.nudged_consult).values(nudged_at=now)  # type: ignore[attr-defined]
+            )
+        session.commit()
+    report.sent += 1
+
+
 def sweep(
     engine: Engine,
     practice: PracticeSettings,
-    deliver: Deliver,
+    deliver: Deliver | Router,
     *,
     now: datetime | None = None,
     worker: str | None = None,

@@ -1,0 +1,1 @@
+"""Delivery: the outbox, routing to each platform, and the sender."""

@@ -1,0 +1,199 @@
+"""The outbox sender: claims due rows, sends each through its platform's transport, retries, marks, reports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.delivery import outbox
+from bot.delivery.routing import Router
+from bot.prompts import Prompt
+from bot.store import Member, OutboxMessage, utcnow
+from bot.text import say
+
+log = logging.getLogger("records_bot.outbox")
+
+
+class DeliveryFailed(Exception):
+    """A send that did not go through. Transient ones are retried (after retry_after when the platform says so)."""
+
+    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.permanent, self.retry_after = reason, permanent, retry_after
+
+
+class Transport(Protocol):
+    """One platform's way of sending an outbox row; returns where the message landed (e.g. channel and ts)."""
+
+    platform: str
+
+    async def send(self, row: OutboxMessage) -> dict[str, Any]: ...
+
+
+class SenderPort(Protocol):
+    """What an adapter uses of the sender: wake it, and settle a held form it showed itself (or could not)."""
+
+    def kick(self) -> None: ...
+
+    def form_shown(self, row_id: int, shown: int) -> None: ...
+
+    def form_not_shown(self, row_id: int) -> None: ...
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """1, 2, 4 … seconds up to 5 minutes, with jitter; never sooner than the platform's Retry-After."""
+    base = min(2 ** max(attempts - 1, 0), 300) * random.uniform(0.8, 1.2)
+    return timedelta(seconds=max(base, retry_after or 0.0))
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class OutboxSender:
+    """Sends what is due, soon after it is written (kick) and on a short poll; several processes may run one each."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        router: Router,
+        transports: dict[str, Transport],
+        *,
+        worker: str,
+        poll_interval: float = 1.0,
+        run: Callable[..., Awaitable[Any]] | None = None,
+        lease: timedelta = outbox.DEFAULT_LEASE,
+    ) -> None:
+        self.engine, self.router, self.transports = engine, router, transports
+        self.worker, self.poll_interval, self.lease = worker, poll_interval, lease
+        self._run = run or asyncio.to_thread
+        self._wake: asyncio.Event | None = None
+        self._busy = False
+
+    def form_shown(self, row_id: int, shown: int) -> None:
+        """An adapter showed a held row's form itself (a modal): only the rest of that row goes out."""
+        outbox.after_form_shown(self.engine, row_id, shown)
+
+    def form_not_shown(self, row_id: int) -> None:
+        """It could not: the row goes out now as a message (its form behind a button)."""
+        outbox.release_now(self.engine, row_id)
+
+    def kick(self) -> None:
+        """Something was just written: look now instead of at the next poll."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def run_forever(self) -> None:
+        self._wake = asyncio.Event()
+        while True:
+            try:
+                await self.send_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox pass failed; trying again shortly")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            self._wake.clear()
+
+    async def send_due(self) -> SendReport:
+        """One pass: claim what is due for the platforms this process can send through, send it, mark it."""
+        report = SendReport()
+        while True:
+            rows = await self._run(outbox.claim_due, self.engine, worker=self.worker, lease=self.lease)
+            if not rows:
+                return report
+            mine = [r for r in rows if r.platform in self.transports]
+            await self._run(
+                outbox.give_back, self.engine, [r for r in rows if r.platform not in self.transports], self.worker
+            )
+            groups: dict[tuple[str, str], list[OutboxMessage]] = {}
+            for row in mine:
+                groups.setdefault((row.platform, row.destination), []).append(row)
+            # one destination in order (a step after the tick on the one before); destinations side by side
+            await asyncio.gather(*(self._send_group(group, report) for group in groups.values()))
+            if len(rows) < 50 or not mine:
+                return report
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Send until nothing is waiting, retries included, or `timeout` passes (tests and shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            await self.send_due()
+            if not await self._run(outbox.pending_count, self.engine):
+                return
+            soonest = await self._run(outbox.next_due, self.engine)
+            wait = (soonest - utcnow()).total_seconds() if soonest else 0.05  # else: another pass is mid-send
+            if wait > deadline - loop.time():
+                return  # held forms and far retries stay for later
+            await asyncio.sleep(min(max(wait, 0.01), 0.2))
+
+    async def _send_group(self, group: list[OutboxMessage], report: SendReport) -> None:
+        for index, row in enumerate(group):
+            if not await self._send_one(row, report):
+                await self._run(outbox.give_back, self.engine, group[index + 1 :], self.worker)
+                return
+
+    async def _send_one(self, row: OutboxMessage, report: SendReport) -> bool:
+        transport = self.transports[row.platform]
+        try:
+            result = await transport.send(row)
+        except DeliveryFailed as exc:
+            return await self._failed(row, exc, report)
+        except Exception as exc:  # an unexpected answer (a text error body, a dropped connection): try again later
+            log.warning("outbox row %s to %s: %s", row.id, row.platform, type(exc).__name__)
+            return await self._failed(row, DeliveryFailed(type(exc).__name__), report)
+        await self._run(outbox.mark_sent, self.engine, row, self.worker, result)
+        report.sent += 1
+        return True
+
+    async def _failed(self, row: OutboxMessage, exc: DeliveryFailed, report: SendReport) -> bool:
+        if exc.permanent or row.attempts >= outbox.MAX_ATTEMPTS:
+            log.error("outbox row %s (%s to %s) not delivered: %s", row.id, row.purpose, row.platform, exc.reason)
+            await self._run(self._give_up, row, exc.reason)
+            report.failed += 1
+            return exc.permanent  # an unreachable destination does not hold up what follows it
+        delay = backoff(row.attempts, exc.retry_after)
+        log.info("outbox row %s: %s; retrying in %.1fs", row.id, exc.reason, delay.total_seconds())
+        await self._run(outbox.mark_retry, self.engine, row, self.worker, exc.reason, delay)
+        report.retried += 1
+        return False
+
+    def _give_up(self, row: OutboxMessage, reason: str) -> None:
+        """Mark it failed and tell the person who caused it (and the admins), in one transaction."""
+        with Session(self.engine) as session:
+            if not outbox.mark_failed(self.engine, row, self.worker, reason):
+                return
+            if row.purpose in ("problem", "update"):
+                return  # never a notice about a notice; a tick that can't be shown changes nothing
+            notify = [row.payload.get("notify")] if row.payload.get("notify") else []
+            if row.purpose == "step" and row.member_id:
+                notify = []  # the person themself is the one we cannot reach
+            admins = session.exec(select(Member.id).where(Member.role == "admin", Member.active == True)).all()  # noqa: E712
+            member = session.get(Member, row.member_id) if row.member_id else None
+            prompt = Prompt(
+                kind="notice",
+                text=say(
+                    "delivery.unreachable",
+                    kind=row.destination_kind,
+                    platform=row.platform,
+                    who=member.name if member else row.destination,
+                    reason=reason,
+                ),
+            )
+            targets = [m for m in [*notify, *admins] if m and m != row.member_id]
+            self.router.problem(session, targets, prompt, key=str(row.id))
+            session.commit()
