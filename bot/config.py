@@ -48,6 +48,7 @@ class EnvSettings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str | None = None
+    slack_api_timeout: float = 10.0  # seconds for one Web API call; a slower answer is retried from the outbox
     port: int = 3000
     poll_interval_seconds: float = 15.0
     smtp_host: str | None = None

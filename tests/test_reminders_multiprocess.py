@@ -5,13 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, date, datetime
 
-import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from bot.config import PracticeSettings
@@ -93,24 +89,6 @@ def race(url: str, tmp_path) -> None:
 
 def test_two_processes_on_one_sqlite_file_send_each_reminder_once(tmp_path):
     race(f"sqlite:///{tmp_path / 'shared.db'}", tmp_path)
-
-
-@pytest.fixture
-def postgres_url():
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("TEST_DATABASE_URL is not set (PostgreSQL tests run when it points at a server)")
-    base_url = make_url(base)
-    if base_url.drivername == "postgresql":
-        base_url = base_url.set(drivername="postgresql+psycopg")
-    name = f"records_bot_mp_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield base_url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_two_processes_on_one_postgresql_database_send_each_reminder_once(postgres_url, tmp_path):

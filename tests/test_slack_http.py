@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
-from typing import Any
 
-import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
-from bot.context import AppContext, open_context
-from bot.server import ADAPTER, build_app, settle
-from bot.services.conversation import Conversation
 from bot.store import FlowRun, InboundKey, RecordsRequest
 from tests.fakes.slack_api import (
-    FakeSlackAPI,
-    ServerThread,
     block_action,
     event_callback,
     intake_values,
@@ -27,118 +16,7 @@ from tests.fakes.slack_api import (
     slash_command,
     view_submission,
 )
-
-SECRET = "test-signing-secret"
-TODAY = date(2026, 3, 2)
-PRACTICE = """
-name = "Test Practice"
-jurisdiction = "US"
-records_channel = "C_RECORDS"
-consult_colleagues = ["Sam Supervisor"]
-
-[privacy_contact]
-name_or_title = "Privacy Officer"
-phone = "555-0100"
-
-[[members]]
-name = "Casey Clinician"
-role = "clinician"
-slack_user_id = "U_CLIN"
-
-[[members]]
-name = "Olive Other"
-role = "clinician"
-slack_user_id = "U_OTHER"
-
-[[members]]
-name = "Sam Supervisor"
-role = "supervisor"
-slack_user_id = "U_SUP"
-"""
-
-
-@dataclass
-class Bot:
-    """The running service, its fake Slack and its database, for one test."""
-
-    url: str
-    fake: FakeSlackAPI
-    ctx: AppContext
-    server: ServerThread
-    adapter: Any
-    web_app: Any
-
-    def send(self, body: str, **kw: Any) -> tuple[int, str, float]:
-        return post_signed(self.url, body, SECRET, **kw)
-
-    def settle(self) -> None:
-        """Let the work that runs after each ack finish."""
-        asyncio.run_coroutine_threadsafe(settle(self.web_app), self.server.loop).result(15)
-
-    def count(self, table: type) -> int:
-        with Session(self.ctx.engine) as session:
-            return session.exec(select(func.count()).select_from(table)).one()
-
-
-@pytest.fixture
-def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    fake = FakeSlackAPI().start()
-    (tmp_path / "practice.toml").write_text(PRACTICE)
-    for name, value in {
-        "PRACTICE_FILE": str(tmp_path / "practice.toml"),
-        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite",
-        "SLACK_API_URL": fake.url,
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "POLL_INTERVAL_SECONDS": "3600",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
-    ctx = open_context()
-    web_app = build_app(ctx, conversation=Conversation(ctx.engine, ctx.practice, today=lambda: TODAY))
-    server = ServerThread(web_app)
-    port = server.start()
-    yield Bot(f"http://127.0.0.1:{port}/slack/events", fake, ctx, server, web_app[ADAPTER], web_app)
-    server.stop()
-    fake.stop()
-
-
-def open_intake(bot: Bot, user: str = "U_CLIN", trigger_id: str = "trig.1") -> dict[str, Any]:
-    """Clinician types /records-request; returns the modal the bot opened."""
-    status, _, _ = bot.send(slash_command(user=user, trigger_id=trigger_id))
-    assert status == 200
-    bot.settle()
-    return bot.fake.calls_to("views.open")[-1].args
-
-
-def submit_intake(bot: Bot, modal: dict[str, Any], **overrides: str) -> tuple[int, str]:
-    view = modal["view"]
-    body = view_submission(values=intake_values(**overrides), private_metadata=view["private_metadata"])
-    status, text, _ = bot.send(body)
-    bot.settle()
-    return status, text
-
-
-def step_message(bot: Bot, kind: str = "actions") -> tuple[str, dict[str, Any], str]:
-    """The latest DM message with buttons: (its ts, its actions block, its text)."""
-    for call in reversed(bot.fake.calls_to("chat.postMessage")):
-        for block in call.args.get("blocks") or []:
-            if block.get("type") == kind and block.get("block_id", "").startswith("run:"):
-                ts = call_ts(bot, call)
-                return ts, block, call.args.get("text", "")
-    raise AssertionError("no step message with buttons was posted")
-
-
-def call_ts(bot: Bot, call: Any) -> str:
-    # The fake numbers messages in order; recover the ts it gave this call.
-    posts = bot.fake.calls_to("chat.postMessage")
-    return f"1700000000.{_ts_index(bot, call, posts):06d}"
-
-
-def _ts_index(bot: Bot, call: Any, posts: list[Any]) -> int:
-    stamped = [c for c in bot.fake.calls if c.method in ("chat.postMessage", "chat.postEphemeral")]
-    return stamped.index(call) + 1 if call in stamped else posts.index(call) + 1
-
+from tests.slack_bot import Bot, open_intake, step_message, submit_intake
 
 # ---- signatures ----------------------------------------------------------------------------------------------------
 
@@ -311,38 +189,6 @@ def test_a_click_from_outside_the_practice_is_refused(bot: Bot):
     bot.settle()
     refusal = bot.fake.wait_for("chat.postEphemeral")[-1].args
     assert refusal["user"] == "U_STRANGER" and "only for members" in json.dumps(refusal)
-
-
-def test_a_429_from_slack_is_retried_after_retry_after(bot: Bot):
-    modal = open_intake(bot)
-    bot.fake.reset()
-    bot.fake.fail_next("chat.postMessage", status=429, retry_after=1)
-    started = time.monotonic()
-    submit_intake(bot, modal)
-    posts = bot.fake.calls_to("chat.postMessage")
-    first, retried = posts[0], posts[1]
-    assert retried.args == first.args
-    assert retried.at - first.at >= 1.0
-    assert time.monotonic() - started < 10
-
-
-def test_a_slack_failure_mid_step_leaves_it_unticked_and_says_so(bot: Bot):
-    submit_intake(bot, open_intake(bot))
-    ts, actions, text = step_message(bot)
-    button = actions["elements"][0]
-    bot.fake.fail_next("chat.update", error="internal_error")
-    bot.send(
-        block_action(
-            block_id=actions["block_id"],
-            action_id=button["action_id"],
-            value=button["value"],
-            message_ts=ts,
-            message_text=text,
-        )
-    )
-    bot.settle()
-    told = json.dumps([c.args for c in bot.fake.calls_to("chat.postEphemeral")])
-    assert "not confirmed yet" in told
 
 
 def test_app_home_lists_my_open_requests(bot: Bot):

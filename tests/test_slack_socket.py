@@ -16,7 +16,7 @@ from bot.server import build_app, settle
 from bot.services.conversation import Conversation
 from tests.fakes.slack_api import TEAM_ID, FakeSlackAPI, ServerThread
 from tests.fakes.slack_socket import FakeSocketMode
-from tests.test_slack_http import PRACTICE
+from tests.slack_bot import PRACTICE
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ TABLES = {
     "inbound_keys",
     "audit_events",
     "reference_counters",
+    "outbox",
+    "platform_conversations",
     "alembic_version",
 }
 

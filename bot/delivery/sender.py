@@ -166,11 +166,23 @@ class OutboxSender:
             await self._run(self._give_up, row, exc.reason)
             report.failed += 1
             return exc.permanent  # an unreachable destination does not hold up what follows it
+        if row.purpose == "step" and row.attempts == 1:
+            await self._say_delayed(row)
         delay = backoff(row.attempts, exc.retry_after)
         log.info("outbox row %s: %s; retrying in %.1fs", row.id, exc.reason, delay.total_seconds())
         await self._run(outbox.mark_retry, self.engine, row, self.worker, exc.reason, delay)
         report.retried += 1
         return False
+
+    async def _say_delayed(self, row: OutboxMessage) -> None:
+        """The answer was kept but its next step did not go out: say that plainly, once (best effort)."""
+        say_delayed = getattr(self.transports[row.platform], "say_delayed", None)
+        if say_delayed is None:
+            return
+        try:
+            await say_delayed(row)
+        except Exception:  # the platform is down altogether: the step itself will say it when it arrives
+            log.info("could not tell %s that their next step is delayed", row.destination)
 
     def _give_up(self, row: OutboxMessage, reason: str) -> None:
         """Mark it failed and tell the person who caused it (and the admins), in one transaction."""

@@ -31,6 +31,11 @@ class Call:
     args: dict[str, Any]
     token: str | None
     at: float = field(default_factory=time.monotonic)
+    response: dict[str, Any] | None = None  # what the fake answered, when it answered ok
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.response and self.response.get("ok"))
 
 
 @dataclass
@@ -39,6 +44,12 @@ class _Failure:
     error: str | None
     retry_after: int | None
     times: int
+    delay: float = 0.0  # answer only after this long (longer than the client's timeout: a timeout)
+    text_body: str | None = None  # answer with this text instead of JSON (a proxy's error page)
+    where: dict[str, Any] | None = None  # only calls whose arguments include these
+
+    def matches(self, args: dict[str, Any]) -> bool:
+        return all(args.get(k) == v for k, v in (self.where or {}).items())
 
 
 class ServerThread:
@@ -118,10 +129,19 @@ class FakeSlackAPI:
         error: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        delay: float = 0.0,
+        text_body: str | None = None,
+        where: dict[str, Any] | None = None,
     ) -> None:
-        """Make the next `times` calls to method fail: status 429 with Retry-After, or ok=false with error."""
+        """Make the next `times` calls to method fail: status 429 with Retry-After, ok=false with error, a text
+        body, or a late answer (delay, e.g. past the client's timeout)."""
         with self._lock:
-            self._failures.setdefault(method, []).append(_Failure(status, error, retry_after, times))
+            failure = _Failure(status, error, retry_after, times, delay, text_body, where)
+            self._failures.setdefault(method, []).append(failure)
+
+    def delivered(self, method: str = "chat.postMessage") -> list[Call]:
+        """The calls to method that Slack would have carried out (answered ok)."""
+        return [c for c in self.calls_to(method) if c.ok]
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
@@ -177,24 +197,30 @@ class FakeSlackAPI:
             self.counts[method] += 1
             if self.record:
                 self.calls.append(call)
-            failure = self._take_failure(method)
+            failure = self._take_failure(method, args)
         if failure is not None:
+            if failure.delay:
+                await asyncio.sleep(failure.delay)
+            if failure.text_body is not None:
+                return web.Response(text=failure.text_body, status=failure.status, content_type="text/html")
             if failure.status == 429:
                 headers = {"Retry-After": str(failure.retry_after or 1)}
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
             return web.json_response({"ok": False, "error": failure.error or "internal_error"}, status=failure.status)
         if not token or not token.startswith(("xoxb-", "xapp-")):
             return web.json_response({"ok": False, "error": "not_authed"})
-        return web.json_response(self._answer(method, args))
+        answer = self._answer(method, args)
+        call.response = answer
+        return web.json_response(answer)
 
-    def _take_failure(self, method: str) -> _Failure | None:
+    def _take_failure(self, method: str, args: dict[str, Any]) -> _Failure | None:
         queue = self._failures.get(method)
-        if not queue:
+        failure = next((f for f in queue or [] if f.matches(args)), None)
+        if failure is None:
             return None
-        failure = queue[0]
         failure.times -= 1
         if failure.times <= 0:
-            queue.pop(0)
+            queue.remove(failure)  # type: ignore[union-attr]
         return failure
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -64,14 +64,14 @@ class SenderPort(Protocol):
     def form_not_shown(self, row_id: int) -> None: ...
 
 
-def web_client(token: str, api_url: str | None = None) -> AsyncWebClient:
+def web_client(token: str, api_url: str | None = None, timeout: float = 10.0) -> AsyncWebClient:
     """The Web API client: SLACK_API_URL when set (GovSlack, a local fake).
 
     No retries inside the client: a message that fails goes back to the outbox, which waits Retry-After or backs
     off without holding anything up; a modal that can't open becomes a message with the form behind a button.
     """
     base_url = (api_url.rstrip("/") + "/") if api_url else AsyncWebClient.BASE_URL
-    client = AsyncWebClient(token=token, base_url=base_url, timeout=10)
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=int(max(timeout, 1)))
     client.retry_handlers.clear()
     return client
 
@@ -88,13 +88,14 @@ class SlackAdapter:
         token: str,
         signing_secret: str,
         api_url: str | None = None,
+        api_timeout: float = 10.0,
         pacer: Pacer | None = None,
         process_before_response: bool = True,
         work_threads: int = 1,
         background_slots: int = 2,
     ) -> None:
         self.conversation, self.practice = conversation, practice
-        self.client = web_client(token, api_url)
+        self.client = web_client(token, api_url, api_timeout)
         self.directory = Directory(practice)
         # Two small pools: form checks that hold up an ack never queue behind slow work, and the slow work
         # (database writes, one writer at a time on SQLite anyway) uses few threads so the event loop keeps the GIL.

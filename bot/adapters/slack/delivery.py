@@ -140,6 +140,11 @@ class SlackTransport:
         await self.client.chat_update(channel=channel, ts=ts, text=shown["text"], blocks=shown["blocks"])
         return {"channel": channel, "ts": ts}
 
+    async def say_delayed(self, row: OutboxMessage) -> None:
+        """A plain line in the DM: the answer is saved and the next step is on its way."""
+        channel = await self.dm_channel(row.destination)
+        await self.client.chat_postMessage(channel=channel, text=say("delivery.saved_on_its_way"))
+
     async def tell(self, slack_user_id: str, channel: str | None, prompts: Sequence[Prompt]) -> None:
         """A short private answer that changes nothing (help, status, "not yours"): ephemeral where typed, else a DM."""
         for message in blocks.render_messages(list(prompts)):

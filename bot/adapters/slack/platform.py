@@ -67,6 +67,7 @@ def create(ctx: AppContext, conversation: Any, **options: Any) -> SlackPlatform:
         token=str(env.slack_bot_token),
         signing_secret=str(env.slack_signing_secret),
         api_url=env.slack_api_url,
+        api_timeout=env.slack_api_timeout,
         **options,
     )
     return SlackPlatform(ctx, adapter)
