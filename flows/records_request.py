@@ -35,7 +35,10 @@ class RecordsRequestFlow(
         remember="without_contact",
         then=(Go("parties", when="multi_party"), Go("acknowledge")),
     )
-    parties = Step(ask="ask_parties", read="read_parties", do="save_parties", then=(Go("acknowledge"),))
+    parties = Step(ask="ask_parties", read="read_parties", then=(Go("party_consents"),))
+    party_consents = Step(
+        ask="ask_party_consents", read="read_party_consents", do="save_parties", then=(Go("acknowledge"),)
+    )
     # 3. Acknowledge the request in writing.
     acknowledge = Step(
         ask="ask_acknowledge",

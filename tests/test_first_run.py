@@ -11,7 +11,7 @@ from tests.test_terminal_chat import chat
 
 RECEIVED = (date.today() - timedelta(days=3)).isoformat()
 DETAILS = ["Riverbend Counseling", "12", "555-0100", "", "Pacific", "Privacy Officer", ""]  # "12": asked again
-INTAKE = ["AB-17", "1", "1", "1", RECEIVED, "", "1", "3", "1", "40", "", ""]
+INTAKE = ["AB-17", "1", "1", "1", RECEIVED, "", "1", "3", "1", "40", ""]  # pages, language (no summary asked)
 TO_DECISION = ["1", "1", "", "all", "1", "1", "1"]  # acknowledged, on track, target, checklist, findings so far
 RELEASE = ["1", "none", "1", "", "", "Progress notes", "", "1", "2"]  # no risk, no consult, release, letter sent
 DENIAL = ["2", "none", "2", "", "4", "Safety plan details", "", "1", "Dr. Lee, PsyD", "1", "2"]

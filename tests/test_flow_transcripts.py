@@ -93,7 +93,9 @@ def test_couples_request_with_a_partner_not_yet_consenting_ends_in_partial_denia
     alex = Person(conversation, "Alex")
     start_request(alex, therapy_format="couples")
     assert alex.step == "parties"
-    alex.answers({"others": "Partner B", "consent": "pending"})
+    alex.answers({"others": "Partner B"})
+    assert alex.step == "party_consents"
+    alex.answers({"consent_1": "pending"})
     assert request_row(conversation).parties == [{"label": "Partner B", "consent": "pending"}]
     alex.answers("sent_today")
     alex.answers("on_track")
@@ -579,7 +581,8 @@ def test_a_partner_who_has_not_consented_keeps_their_information_withheld(tmp_pa
     conversation = open_conversation(tmp_path, TODAY)
     alex = Person(conversation, "Alex")
     start_request(alex, therapy_format="family")
-    alex.answers({"others": "Parent B, Sibling C", "consent": "pending"})
+    alex.answers({"others": "Parent B, Sibling C"})
+    alex.answers({"consent_1": "pending", "consent_2": "pending"})
     for answer in ("sent_today", "on_track", "2026-11-20", [*ALL_REVIEW, "party_authorizations"]):
         alex.answers(answer)
     alex.answers({**NOTHING_FOUND, "others_info": "consented"})  # contradicts the intake
@@ -759,7 +762,8 @@ def test_an_unreachable_phone_consult_goes_back_to_the_menu_and_a_partner_label_
     conversation = open_conversation(tmp_path, TODAY)
     alex = Person(conversation, "Alex")
     start_request(alex, therapy_format="couples")
-    alex.answers({"others": "Partner B", "consent": "given"})
+    alex.answers({"others": "Partner B"})
+    alex.answers({"consent_1": "given"})
     for answer in (
         "sent_today",
         "on_track",

@@ -50,7 +50,20 @@ def chat(workdir: Path, lines: list[str], *args: str) -> subprocess.CompletedPro
     )
 
 
-INTAKE = ["/records-request", "AB-17", "1", "1", "1", RECEIVED.isoformat(), "", "1", "3", "1", "40", "", ""]
+INTAKE = [
+    "/records-request",
+    "AB-17",
+    "1",
+    "1",
+    "1",
+    RECEIVED.isoformat(),
+    "",
+    "1",
+    "3",
+    "1",
+    "40",
+    "",
+]  # pages, language (no summary asked)
 
 
 def test_a_scripted_session_from_intake_to_release(workdir):
@@ -80,6 +93,7 @@ def test_a_scripted_session_from_intake_to_release(workdir):
     out = done.stdout
     assert "Created RR-" in out
     assert "posted" not in out  # the terminal has no records channel, so it never says it posted there
+    assert "! " not in out  # every scripted answer was taken the first time
     assert "Dear AB-17" in out  # the acknowledgement is printed in full
     assert "45 CFR 164.524(b)(2)" in out
     assert "That's everything for RR-" in out
@@ -121,7 +135,7 @@ def test_acting_as_someone_not_in_the_practice_is_refused(workdir):
 
 def test_due_reminders_are_shown_when_the_chat_starts(workdir):
     old = (TODAY - timedelta(days=40)).isoformat()
-    script = ["/records-request", "AB-17", "1", "1", "1", old, "", "1", "3", "1", "", "", "", "3", "quit"]
+    script = ["/records-request", "AB-17", "1", "1", "1", old, "", "1", "3", "1", "", "", "3", "quit"]
     assert chat(workdir, script).returncode == 0
     again = chat(workdir, ["quit"])
     assert "overdue" in again.stdout.lower()
@@ -163,3 +177,11 @@ def test_back_at_the_command_line_and_inside_a_question(workdir):
     out = chat(workdir, [*INTAKE, "1", "1", "back", "/back", "1", "", "quit"]).stdout
     assert out.count("step: timeframe") >= 3  # target -> back -> timeframe; /back at timeframe -> acknowledge
     assert "won't reopen the intake" not in out
+
+
+def test_the_summary_agreement_is_asked_only_for_a_summary(workdir):
+    copy = chat(workdir, [*INTAKE, "quit"]).stdout
+    assert "has the client agreed in advance to a summary" not in copy
+    summary = ["/records-request", "CD-2", "1", "3", "1", RECEIVED.isoformat(), "", "1", "3", "1", "", "2", "", "quit"]
+    out = chat(workdir, summary).stdout
+    assert "has the client agreed in advance to a summary" in out and "Created RR-2026-0002" in out

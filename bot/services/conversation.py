@@ -43,6 +43,7 @@ from flows.records_request import FLOWS, RecordsRequestFlow
 BEFORE_TIMEFRAME = (
     "intake",
     "parties",
+    "party_consents",
     "acknowledge",
     "acknowledge_date",
     "email_risk",

@@ -54,6 +54,7 @@ class IntakeSteps:
                 choices("yesno", ("no", "yes")),
                 default="no",
                 hint=t("h_summary_agreed"),
+                only_if=("access_type", "summary"),
             ),
             FormField(
                 "language", t("f_language"), "choice", choices("language", LANGUAGES), default=ctx.practice.language
@@ -107,19 +108,31 @@ class IntakeSteps:
         return value["therapy_format"] != "individual"
 
     def ask_parties(self, ctx: Ctx) -> list[Prompt]:
-        fields = (
-            FormField("others", t("f_others"), "text", max_length=200, hint=t("h_others")),
-            FormField("consent", t("f_consent"), "choice", choices("consent", CONSENT)),
-        )
+        fields = (FormField("others", t("f_others"), "text", max_length=200, hint=t("h_others")),)
         return [ask(ctx, "form", t("parties", format=ctx.request.therapy_format), fields=fields)]
 
     def read_parties(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
-        prompt = self.ask_parties(ctx)[0]
-        values = read_form(raw, prompt.fields)
+        values = read_form(raw, self.ask_parties(ctx)[0].fields)
         labels = [p.strip() for p in values["others"].split(",") if p.strip()]
-        if not labels or any(len(label) > 40 for label in labels):
+        if not labels or any(len(label) > 40 for label in labels) or len(set(labels)) != len(labels):
             raise Invalid(t("bad_parties"), fields={"others": t("bad_parties")})
-        return {"parties": [{"label": label, "consent": values["consent"]} for label in labels]}
+        return {"labels": labels}
+
+    # Each participant's authorization is their own: asked and recorded one by one.
+    def party_labels(self, ctx: Ctx) -> list[str]:
+        return list((ctx.state.answers.get("parties") or {}).get("labels", []))
+
+    def ask_party_consents(self, ctx: Ctx) -> list[Prompt]:
+        fields = tuple(
+            FormField(f"consent_{n}", t("f_consent_of", label=label), "choice", choices("consent", CONSENT))
+            for n, label in enumerate(self.party_labels(ctx), 1)
+        )
+        return [ask(ctx, "form", t("party_consents"), fields=fields)]
+
+    def read_party_consents(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
+        values = read_form(raw, self.ask_party_consents(ctx)[0].fields)
+        labels = self.party_labels(ctx)
+        return {"parties": [{"label": label, "consent": values[f"consent_{n}"]} for n, label in enumerate(labels, 1)]}
 
     def save_parties(self, ctx: Ctx, value: dict[str, Any]) -> list[Effect]:
         return [Effect("update_request", {"parties": value["parties"]})]

@@ -209,18 +209,35 @@ class TerminalChat:
             index = 0 if prompt.error else index
         while index < len(names):
             field = prompt.fields[index]
+            if not self.applies(prompt, field, values):  # e.g. the summary's agreement, for a copy
+                values.pop(field.name, None)
+                index += 1
+                continue
             try:
                 values[field.name] = self.ask_field(prompt, field, values)
             except FieldBack:
-                if index == 0:
+                index -= 1
+                while index >= 0 and not self.applies(prompt, prompt.fields[index], values):
+                    index -= 1
+                if index < 0:
                     self.handle(self.conversation.back(self.actor, prompt.ref))
                     raise LeftQuestion from None
-                index -= 1
                 values.pop(prompt.fields[index].name, None)
                 continue
             self.keep(prompt, values)
             index += 1
         return values
+
+    def applies(self, prompt: Prompt, field: FormField, values: dict[str, Any]) -> bool:
+        """A field asked only after a certain answer to another (the form's only_if) is skipped otherwise."""
+        if field.only_if is None:
+            return True
+        other, wanted = field.only_if
+        spec = next((f for f in prompt.fields if f.name == other), None)
+        try:
+            return spec is not None and other in values and read_field(spec, values[other]) == wanted
+        except Invalid:
+            return False
 
     def keep(self, prompt: Prompt, values: dict[str, Any]) -> None:
         kept = {k: v for k, v in values.items() if k not in NOT_KEPT}
