@@ -1,4 +1,5 @@
-"""The baseline for benchmarks/slack_ack.py: a bare Bolt AsyncApp on aiohttp that acks and posts one message."""
+"""The baseline for the Slack benchmarks: a bare Bolt AsyncApp on aiohttp doing the minimum (ack, post; a modal,
+a DM and a channel post for an intake), no database."""
 
 from __future__ import annotations
 
@@ -11,6 +12,22 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+MODAL = {
+    "type": "modal",
+    "callback_id": "rr_form",
+    "title": {"type": "plain_text", "text": "Records request"},
+    "submit": {"type": "plain_text", "text": "Continue"},
+    "private_metadata": "{}",
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "client_label",
+            "label": {"type": "plain_text", "text": "Client label"},
+            "element": {"type": "plain_text_input", "action_id": "client_label"},
+        }
+    ],
+}
+
 
 def build() -> web.Application:
     """Bolt's defaults (process_before_response=False); the same Web API client setup as records-bot."""
@@ -21,7 +38,18 @@ def build() -> web.Application:
     @app.command("/records-request")
     async def command(ack, command, client):  # noqa: ANN001 - Bolt injects by name
         await ack()
+        if os.environ.get("BARE_OPENS_MODAL"):  # benchmarks/slack_intake.py: the intake form, as a modal
+            await client.views_open(trigger_id=command["trigger_id"], view=MODAL)
+            return
         await client.chat_postMessage(channel=command["channel_id"], text="Starting a records request.")
+
+    @app.view("rr_form")
+    async def submitted(ack, body, client):  # noqa: ANN001 - the minimum an intake needs: one DM, one channel post
+        await ack()
+        user = body["user"]["id"]
+        dm = (await client.conversations_open(users=user))["channel"]["id"]
+        await client.chat_postMessage(channel=dm, text="Created RR-2026-0001. Deadline: 2026-12-31.")
+        await client.chat_postMessage(channel="C_RECORDS", text="New records request RR-2026-0001")
 
     @app.action(re.compile(".*"))
     async def click(ack, body, client):  # noqa: ANN001

@@ -22,7 +22,7 @@ def read_choice(raw: Any, choices: tuple[Choice, ...]) -> str:
     Words that fit several options are not guessed at: the answer names the options they could mean.
     """
     given = str(raw if raw is not None else "").strip()
-    if given.isascii() and given.isdecimal() and 1 <= int(given) <= len(choices):
+    if given.isascii() and given.isdecimal() and len(given) <= 4 and 1 <= int(given) <= len(choices):
         return choices[int(given) - 1].value
     wanted = given.lower()
     for choice in choices:
@@ -131,8 +131,9 @@ AMOUNT = re.compile(r"^\$?(\d{1,6})(?:\.(\d{1,2}))?$")  # 6.50, $6.5, 12: dollar
 def read_count(raw: Any) -> int:
     """A whole number such as a page count (ASCII digits only: "²" is a digit to Python, not to us)."""
     text = str(raw).strip()
-    if not (text.isascii() and text.isdecimal()) or int(text) > MAX_NUMBER:
-        raise Invalid(say("bad_count", given=text, most=MAX_NUMBER))
+    # the length first: Python refuses to read a number of over 4300 digits at all
+    if not (text.isascii() and text.isdecimal()) or len(text) > 6 or int(text) > MAX_NUMBER:
+        raise Invalid(say("bad_count", given=text if len(text) <= 20 else text[:19] + "…", most=MAX_NUMBER))
     return int(text)
 
 

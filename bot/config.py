@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -168,6 +168,8 @@ class PracticeSettings(BaseModel):
     reminders: ReminderSchedule = Field(default_factory=ReminderSchedule)
     fees: FeeSchedule = Field(default_factory=FeeSchedule)
     custom_rules: list[CustomRule] = Field(default_factory=list)
+    # days the practice is closed: kept clear of for its own target date only; a legal deadline never moves for them
+    closed_days: list[date] = Field(default_factory=list)
 
     @field_validator("jurisdiction")
     @classmethod

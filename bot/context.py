@@ -24,16 +24,39 @@ class AppContext:
 def sync_members(engine: Engine, practice: PracticeSettings) -> None:
     """Mirror the practice file's members into the members table (the file is the source of truth)."""
     with session_scope(engine) as session:
-        existing = {m.name: m for m in session.exec(select(Member)).all()}
+        rows = list(session.exec(select(Member)).all())
+        existing = {m.name: m for m in rows}
+        by_platform = {(f, getattr(m, f)): m for m in rows for f in ("slack_user_id", "teams_user_id") if getattr(m, f)}
+        renamed = []
         for configured in practice.members:
-            row = existing.pop(configured.name, None) or Member(name=configured.name)
+            # a member is who their chat account is: renamed in practice.toml, they keep their requests and runs
+            row = next(
+                (
+                    by_platform[(f, getattr(configured, f))]
+                    for f in ("slack_user_id", "teams_user_id")
+                    if getattr(configured, f) and (f, getattr(configured, f)) in by_platform
+                ),
+                None,
+            )
+            if row is not None and row.name != configured.name and configured.name not in existing:
+                existing.pop(row.name, None)
+                renamed.append((row, configured.name))
+                row.name = "~" + row.name[:78]  # out of the way of the unique name until every rename is known
+                session.add(row)
+                session.flush()
+            else:
+                row = existing.pop(configured.name, None) or Member(name=configured.name)
             for field in ("role", "licensed", "slack_user_id", "teams_user_id", "email"):
                 setattr(row, field, getattr(configured, field))
             row.active = True
             session.add(row)
         for gone in existing.values():
-            gone.active = False
-            session.add(gone)
+            if gone not in (r for r, _ in renamed):
+                gone.active = False
+                session.add(gone)
+        for row, name in renamed:
+            row.name = name
+            session.add(row)
 
 
 def open_context(*, auto_upgrade: bool | None = None) -> AppContext:

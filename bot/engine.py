@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -89,6 +90,8 @@ class Ctx:
     consulted: tuple[str, ...] = ()  # members asked about this request (they took part in the decision)
     can_email: bool = False  # SMTP is configured: phone consults can get their summary by email first
     value: Any = None  # the answer being read, for guards
+    # the client's name when the practice keeps it (phi_in_chat), opened only when a check needs it
+    client_name: Callable[[], str] = field(default=lambda: "")
 
     def ref(self) -> str:
         return str(RunRef(self.run_id, self.state.step, self.state.version))

@@ -53,6 +53,7 @@ class Prompt:
     header: str | None = None  # e.g. "RR-2026-0042 · due 2026-12-24 · 28 days left · step: Review"
     max_length: int = 500
     default: str | None = None
+    field_errors: dict[str, str] = field(default_factory=dict)  # a form answered wrongly: what is wrong, by field
 
     @property
     def expects_answer(self) -> bool:

@@ -13,6 +13,7 @@ from aiohttp import web
 from sqlalchemy import text as sql
 
 from bot.context import AppContext
+from bot.delivery.email import email_transports
 from bot.delivery.platform import PlatformAdapter, create_adapters
 from bot.delivery.routing import Router
 from bot.delivery.sender import OutboxSender
@@ -45,9 +46,8 @@ def build_app(ctx: AppContext, *, conversation: Any | None = None, **adapter_opt
         raise NoPlatform("no chat platform is configured")
     router = Router(ctx.practice, tuple(p.platform for p in platforms))
     conversation.router = router  # what the core writes goes to exactly the platforms this process serves
-    sender = OutboxSender(
-        ctx.engine, router, {p.platform: p.transport for p in platforms}, worker=default_worker(), poll_interval=1.0
-    )
+    transports = {p.platform: p.transport for p in platforms} | email_transports(ctx.env)
+    sender = OutboxSender(ctx.engine, router, transports, worker=default_worker(), poll_interval=1.0)
     web_app = web.Application()
     web_app[PLATFORMS] = platforms
     web_app[SENDER] = sender

@@ -9,6 +9,7 @@ from flows.steps.consult import ConsultSteps
 from flows.steps.decision import DecisionSteps
 from flows.steps.intake import IntakeSteps
 from flows.steps.review import ReviewSteps
+from flows.steps.rights import RightsSteps
 from flows.steps.setup import SetupSteps
 from flows.steps.timeframe import TimeframeSteps
 
@@ -16,7 +17,15 @@ __all__ = ["CONTACT_FIELDS", "FLOWS", "RecordsRequestFlow"]
 
 
 class RecordsRequestFlow(
-    SetupSteps, IntakeSteps, AcknowledgeSteps, TimeframeSteps, ReviewSteps, ConsultSteps, DecisionSteps, Flow
+    SetupSteps,
+    IntakeSteps,
+    AcknowledgeSteps,
+    TimeframeSteps,
+    ReviewSteps,
+    ConsultSteps,
+    DecisionSteps,
+    RightsSteps,
+    Flow,
 ):
     """A client asked for their records: intake, acknowledge, deadline, review, consult, release or deny, follow up."""
 
@@ -33,7 +42,18 @@ class RecordsRequestFlow(
         read="read_intake",
         do="create_request",
         remember="without_contact",
-        then=(Go("parties", when="multi_party"), Go("acknowledge")),
+        then=(
+            Go("representative", when="needs_representative_check"),
+            Go("parties", when="multi_party"),
+            Go("acknowledge"),
+        ),
+    )
+    # A parent or representative: do they act for the client for these records (45 CFR 164.502(g), 164.524(a)(3)(iii))?
+    representative = Step(
+        ask="ask_representative",
+        read="read_representative",
+        do="record_representative",
+        then=(Go("parties", when="multi_party_request"), Go("acknowledge")),
     )
     parties = Step(ask="ask_parties", read="read_parties", then=(Go("party_consents"),))
     party_consents = Step(
@@ -78,7 +98,8 @@ class RecordsRequestFlow(
         do="record_delivery_change",
         then=(Go("direction", when="needs_direction"), Go("timeframe", when="ready_for_timeframe")),
     )
-    # A copy sent to someone else needs the client's written, signed direction (45 CFR 164.524(c)(3)(ii)).
+    # A copy sent to someone else: the client's written, signed direction for an electronic EHR copy
+    # (45 CFR 164.524(c)(3)(ii), as limited by Ciox v. Azar), otherwise a HIPAA authorization (164.508).
     direction = Step(ask="ask_direction", read="read_direction", do="record_direction", then=(Go("timeframe"),))
     # 4. Timeframe: the deadline with its rule and citation, a target date, or the one extension.
     timeframe = Step(
@@ -162,12 +183,37 @@ class RecordsRequestFlow(
         ask="ask_denial",
         read="read_denial",
         do="record_denial_details",
+        then=(
+            Go("denial_items", when="several_grounds"),
+            Go("release", when="is_partial_denial"),
+            Go("denial_letter"),
+        ),
+    )
+    # Several grounds: each withheld item gets its own ground, reviewability and words in every letter.
+    denial_items = Step(
+        ask="ask_denial_items",
+        read="read_denial_items",
+        do="record_denial_items",
         then=(Go("release", when="is_partial_denial"), Go("denial_letter")),
     )
     denial_letter = Step(
         ask="ask_denial_letter",
         read="read_letter_sent",
         do="record_denial",
+        then=(Go("designated", when="state_rights_offered"), Go("follow_up", when="letter_sent")),
+    )
+    # A state right beyond HIPAA: the client names a professional who receives what was withheld
+    # (Cal. HSC 123115(b), Tex. HSC 611.0045(e), RCW 70.02.090, N.J.A.C. 13:42-8.3(e)).
+    designated = Step(
+        ask="ask_designated",
+        read="read_designated",
+        do="record_designated",
+        then=(Go("designated_letter", when="professional_named"), Go("follow_up")),
+    )
+    designated_letter = Step(
+        ask="ask_designated_letter",
+        read="read_designated_letter",
+        do="record_designated_letter",
         then=(Go("follow_up", when="letter_sent"),),
     )
     # 8. What happens next.
@@ -175,7 +221,7 @@ class RecordsRequestFlow(
         ask="ask_follow_up",
         read="read_follow_up",
         do="record_outcome",
-        then=(Go("follow_up", when="still_waiting"),),
+        then=(Go("designated", when="naming_professional"), Go("follow_up", when="still_waiting")),
         final=True,
     )
 

@@ -15,7 +15,7 @@ def run_cli(tmp_path, db_url, *args, typed=None, **extra_env):
         PRACTICE_FILE=str(tmp_path / "no-such-practice.toml"),
         PYTHONPATH=ROOT + os.pathsep + env.get("PYTHONPATH", ""),
     )
-    env.update(extra_env)
+    env.update(extra_env)  # may name a PRACTICE_FILE of its own
     return subprocess.run(
         [sys.executable, "-c", "from bot.cli import main; main()", *args],
         input=typed,

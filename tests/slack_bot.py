@@ -69,7 +69,7 @@ class Bot:
 
     def settle(self) -> None:
         """Let the work that runs after each ack finish."""
-        asyncio.run_coroutine_threadsafe(settle(self.web_app), self.server.loop).result(15)
+        asyncio.run_coroutine_threadsafe(settle(self.web_app), self.server.loop).result(60)
 
     def count(self, table: type) -> int:
         with Session(self.ctx.engine) as session:

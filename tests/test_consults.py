@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot.config import EnvSettings, PracticeSettings
 from bot.context import sync_members
 from bot.db import open_database
-from bot.services.consults import ConsultError, answer, ask, email_call_summary, record_call_outcome
+from bot.services.consults import ConsultError, answer, ask, call_summary_email, record_call_outcome
 from bot.services.mailer import MailNotConfigured, email_summary
 from bot.services.reminders import sweep
 from bot.store import Consult, Member, RecordsRequest, Reminder, session_scope
@@ -227,7 +227,9 @@ def test_the_call_summary_can_be_emailed_through_a_local_smtp_server(engine, pra
             by=who["Dana"],
             question="Is a summary instead of a copy acceptable if the client agrees?",
         )
-        assert email_call_summary(session, env, consult_id=consult.id, practice=practice) == "risk@example.test"
+        address, subject, body = call_summary_email(session, consult_id=consult.id, practice=practice)
+    assert address == "risk@example.test"
+    email_summary(env, to=address, subject=subject, body=body)
     (envelope,) = handler.messages
     assert envelope.mail_from == "records@maple.test" and envelope.rcpt_tos == ["risk@example.test"]
     body = envelope.content.decode()

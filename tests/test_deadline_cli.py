@@ -51,7 +51,9 @@ def test_clinician_asks_for_json_and_gets_one_object_with_hipaa_defaults(workdir
     run = records_bot(workdir, "--received", "2026-03-02", "--json")
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
-    assert list(data) == ["received", "jurisdiction", "access", "due", "extended_due", "rules", "notes"]
+    keys = ["received", "jurisdiction", "access", "due", "extended_due", "rules", "notes", "calendar", "extension_rule"]
+    assert list(data) == keys
+    assert (data["calendar"], data["extension_rule"]) == (None, "hipaa")  # calendar days only; HIPAA's extension
     assert (data["jurisdiction"], data["access"], data["due"], data["extended_due"]) == (
         "US",
         "copy",
@@ -64,7 +66,9 @@ def test_clinician_asks_for_json_and_gets_one_object_with_hipaa_defaults(workdir
 def test_clinician_asks_in_lowercase_for_california_inspection_and_reads_a_summary(workdir):
     run = records_bot(workdir, "--received", "2026-11-20", "--jurisdiction", "ca", "--access", "inspect")
     assert run.returncode == 0, run.stderr
-    assert "December 1, 2026" in run.stdout
+    # the day after Thanksgiving is not on Cal. Gov. Code 6700's list: a working day, and the output says which calendar
+    assert "Deadline: November 30, 2026." in run.stdout
+    assert "Working days counted on California's statutory holidays" in run.stdout
     assert "Cal. HSC 123110(a)" in run.stdout
     assert "45 CFR 164.524(b)(2)" in run.stdout
 

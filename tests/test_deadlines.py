@@ -97,22 +97,30 @@ def test_california_copy_is_due_in_15_calendar_days_with_no_extension():
 
 
 def test_california_inspection_counts_5_working_days_over_thanksgiving():
-    # The holidays package lists the day after Thanksgiving as a California holiday; the count must skip both.
+    # The holidays package lists the day after Thanksgiving as a California holiday, but Gov. Code 6700 does not:
+    # it is a working day, and the notes say so [counting conventions; Cal. Gov. Code 6700].
     ca = holidays.US(subdiv="CA", years=2026)
     assert date(2026, 11, 26) in ca and date(2026, 11, 27) in ca
     result = due_dates(date(2026, 11, 20), "CA", "inspect")
-    assert result.due == date(2026, 12, 1)
+    assert result.due == date(2026, 11, 30)
     assert rule(result, "Cal. HSC 123110(a)").counting == "working"
     assert not result.extension_possible()
+    assert result.calendar == "CA"
+    assert "Cal. Gov. Code 6700" in notes_text(result)
+    assert (
+        "Day After Thanksgiving (November 27, 2026) counted as a working day: it is not on California's statutory "
+        "holiday list." in result.notes
+    )
 
 
 def test_california_summary_is_10_working_days_extendable_to_30_calendar_days_from_request():
     result = due_dates(date(2026, 11, 20), "CA", "summary")
-    assert result.due == date(2026, 12, 8)
+    assert result.due == date(2026, 12, 7)  # the day after Thanksgiving is a working day (Gov. Code 6700)
     assert result.extended_due == date(2026, 12, 20)
     summary = rule(result, "Cal. HSC 123130(a)")
     assert summary.extended_due == date(2026, 12, 20)
-    assert summary.extension_days == 12
+    assert summary.extension_days == 13
+    assert result.extension_rule() == "ca_summary"
 
 
 def test_lowercase_jurisdiction_and_access_are_accepted():
@@ -237,6 +245,75 @@ def test_state_notes_come_before_the_send_early_note():
     assert "December 18, 2026" in result.notes[-1]
 
 
+# --- Working-day calendars: the statute's list and observance rule only ([C-sec] counting conventions) -------------
+
+
+def test_california_susan_b_anthony_day_is_a_working_day_not_on_gov_code_6700():
+    assert "Susan B. Anthony Day" in holidays.US(subdiv="CA", years=2028).get(date(2028, 2, 15))
+    result = due_dates(date(2028, 2, 10), "CA", "inspect")
+    assert result.due == date(2028, 2, 17)  # 11, 14, 15 (counted), 16, 17
+    assert (
+        "Susan B. Anthony Day (February 15, 2028) counted as a working day: it is not on California's statutory "
+        "holiday list." in result.notes
+    )
+
+
+def test_california_saturday_christmas_is_not_moved_to_friday():
+    # Gov. Code 6701 moves only Sunday holidays (and Nov 11 on a Saturday): Friday Dec 24, 2027 is a working day
+    result = due_dates(date(2027, 12, 20), "CA", "inspect")
+    assert result.due == date(2027, 12, 27)
+
+
+def test_california_veterans_day_on_a_saturday_is_observed_the_friday_before():
+    result = due_dates(date(2028, 11, 6), "CA", "inspect")
+    assert result.due == date(2028, 11, 14)  # 7, 8, 9, (Fri 10 is the holiday), 13, 14
+
+
+def test_california_sunday_holiday_moves_to_monday():
+    result = due_dates(date(2027, 7, 1), "CA", "inspect")
+    assert result.due == date(2027, 7, 9)  # 2, (Mon 5 is Independence Day), 6, 7, 8, 9
+
+
+def test_texas_san_jacinto_day_keeps_offices_staffed_so_counts_as_a_working_day_and_says_so():
+    result = due_dates(date(2026, 4, 15), "TX", "copy")
+    ehr = rule(result, "Tex. HSC 181.102(a)")
+    assert ehr.due == date(2026, 5, 6)
+    assert result.calendar == "TX"
+    assert "Tex. Gov. Code 662.003(a)" in notes_text(result)
+    assert (
+        "San Jacinto Day (April 21, 2026) counted as a working day: it is uncertain whether it stops the clock, so it "
+        "is counted (the deadline can only come earlier)." in result.notes
+    )
+
+
+def test_texas_christmas_eve_and_the_day_after_christmas_stop_the_clock():
+    result = due_dates(date(2026, 12, 16), "TX", "copy")
+    # 17, 18, 21, 22, 23, (24, 25 closed), 28, 29, 30, 31, (Jan 1), 4, 5, 6, 7, 8, 11
+    assert rule(result, "Tex. HSC 181.102(a)").due == date(2027, 1, 11)
+
+
+def test_washington_moves_saturday_holidays_to_friday_per_rcw_1_16_050():
+    result = due_dates(date(2027, 12, 20), "WA", "copy")
+    # Christmas and New Year's Day 2028 fall on Saturdays: Dec 24 and Dec 31 are the holidays
+    assert result.due == date(2028, 1, 12)
+    assert result.calendar == "WA"
+    assert "RCW 1.16.050" in notes_text(result)
+    assert result.extension_rule() == "wa"
+
+
+def test_a_state_whose_holiday_statute_was_not_checked_skips_weekends_only_and_says_so():
+    own = CustomRule(name="Three working days", days=3, counting="working")
+    result = due_dates(date(2026, 12, 23), "NY", "inspect", custom_rules=[own])
+    assert rule(result, "Practice policy").due == date(2026, 12, 28)  # Christmas counted: earlier, never later
+    assert "Working days counted without New York holidays" in notes_text(result)
+
+
+def test_calendar_only_rules_name_no_calendar():
+    result = due_dates(date(2026, 3, 2), "CA", "copy")
+    assert result.calendar is None
+    assert "Working days" not in notes_text(result)
+
+
 # --- Practice custom rules -------------------------------------------------------------------------------------
 
 
@@ -253,7 +330,8 @@ def test_practice_stricter_custom_rule_sets_the_deadline_and_caps_the_extension(
 def test_custom_working_day_rule_skips_the_practice_states_holidays():
     own = CustomRule(name="Three working days", days=3, counting="working")
     result = due_dates(date(2026, 11, 25), "CA", "inspect", custom_rules=[own])
-    assert rule(result, "Practice policy").due == date(2026, 12, 2)
+    # Thanksgiving is skipped; the day after is not on Gov. Code 6700's list, so it counts
+    assert rule(result, "Practice policy").due == date(2026, 12, 1)
 
 
 # --- Bad input -------------------------------------------------------------------------------------------------
@@ -296,7 +374,17 @@ def test_days_left_counts_down_to_zero_and_goes_negative_when_overdue():
 
 def test_json_has_iso_dates_and_the_agreed_keys():
     data = due_dates(date(2026, 3, 2), "CA", "copy").to_json()
-    assert list(data) == ["received", "jurisdiction", "access", "due", "extended_due", "rules", "notes"]
+    assert list(data) == [
+        "received",
+        "jurisdiction",
+        "access",
+        "due",
+        "extended_due",
+        "rules",
+        "notes",
+        "calendar",
+        "extension_rule",
+    ]
     assert data["due"] == "2026-03-17"
     assert set(data["rules"][0]) == {"name", "due", "extended_due", "days", "counting", "citation"}
     assert isinstance(data["notes"], list)

@@ -45,7 +45,7 @@ def test_the_next_request_is_not_asked_again_and_a_denial_gets_its_letter(newcom
     out = done.stdout
     assert "a few details about your practice" not in out
     assert "Here is the denial letter" in out
-    assert "contact Privacy Officer at 555-0100" in out
+    assert "Privacy Officer at 555-0100" in out  # who takes complaints, in the letter
     assert "That's everything for RR-2026-0001" in out
 
 

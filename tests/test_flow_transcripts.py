@@ -226,8 +226,8 @@ def test_a_copy_sent_to_a_third_party_needs_the_signed_direction_before_release(
     start_request(alex, third_party="yes")
     alex.answers("sent_today")
     assert alex.step == "direction"
-    alex.sees("written, signed direction")
-    alex.answers("not yet")
+    alex.sees("signed, written direction", "HIPAA authorization")
+    alex.answers({"recipient": "Dr. Lee Park", "kind": "ehr_electronic", "on_file": "no"})
     alex.answers("on_track")
     alex.answers("2026-11-20")
     alex.answers(ALL_REVIEW)
@@ -431,7 +431,8 @@ def test_client_contact_details_entered_in_chat_are_encrypted_at_rest(tmp_path, 
     alex.answers({**INTAKE, **contact, "client_email": "not an email"})
     assert "doesn't look like an email" in alex.question.error
     alex.answers({**INTAKE, **contact})
-    alex.sees("Dear AB-17")  # letters are stored, so they greet by label; the clinician adds the name when sending
+    # with client details on, the draft in chat greets the client by name; the stored copy keeps a placeholder
+    alex.sees("Dear Maria Lopez,")
     row = request_row(conversation)
     assert decrypt_contact(Fernet(key), row.client_contact) == {
         "name": "Maria Lopez",
@@ -740,14 +741,46 @@ def test_with_smtp_set_the_phone_consult_summary_can_be_emailed_first(tmp_path, 
     alex.answers("Is a partial denial right for joint-session notes?")
     assert alex.step == "consult_email"
     alex.answers("yes, email it now")
-    alex.sees("Emailed the summary to risk@acme.test")
+    alex.sees("The summary is on its way to risk@acme.test")
     assert alex.step == "consult_call"
+    assert handler.messages == [], "nothing is sent inside the answer's transaction"
+    report = send_outbox(conversation)
+    assert report.sent == 1
     mail = handler.messages[-1].content.decode()
     assert "RR-2026-0001" in mail and "joint-session notes" in mail and "GH-5" not in mail
     alex.answers({"spoken_on": "2026-11-05", "spoken_to": "R. Lee", "reference_number": "", "advice": "Partial denial"})
     with session_scope(conversation.engine) as session:
         consult = session.exec(select(Consult)).one()  # the call asked and the call recorded are one consult
         assert (consult.status, consult.spoken_to) == ("answered", "R. Lee")
+
+
+def send_outbox(conversation):  # type: ignore[no-untyped-def]
+    """What a running sender would do after the answer committed: send the queued email."""
+    import asyncio
+
+    from bot.delivery.email import email_transports
+    from bot.delivery.sender import OutboxSender
+
+    sender = OutboxSender(conversation.engine, conversation.router, email_transports(conversation.env), worker="t:1")
+    return asyncio.run(sender.send_due())
+
+
+def test_an_email_the_server_refuses_is_told_to_the_asker_and_the_step_moves_on(tmp_path, smtp_server):
+    from bot.config import EnvSettings
+
+    _handler, port = smtp_server
+    insurer = {"name": "Acme Risk Line", "phone": "800-555-0199", "email": "risk@acme.test", "policy_number": "PL-1"}
+    conversation = open_conversation(tmp_path, TODAY, insurance=insurer)
+    conversation.env = EnvSettings(smtp_host="127.0.0.1", smtp_port=port + 1)  # nobody listens there
+    alex = Person(conversation, "Alex")
+    start_request(alex, client_label="GH-6")
+    for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW, NOTHING_FOUND, "insurance"):
+        alex.answers(answer)
+    alex.answers("Is a partial denial right for joint-session notes?")
+    alex.answers("yes, email it now")
+    assert alex.step == "consult_call", "the answer is kept; the email goes after"
+    report = send_outbox(conversation)
+    assert report.retried == 1 and "ConnectionRefusedError" in report.problems[0][1]
 
 
 def test_a_paper_copy_cannot_go_by_email_or_portal(tmp_path):

@@ -53,7 +53,8 @@ DENIAL = {
     "denied": "the separately kept process notes",
     "provided": "your progress notes and intake assessment",
 }
-CONTEXT = {**REQUEST, **EXTENSION, **RELEASE, **DENIAL}
+DESIGNATED = {"recipient": "Dr. Lee Park", "recipient_role": "psychologist", "jurisdiction": "CA"}
+CONTEXT = {**REQUEST, **EXTENSION, **RELEASE, **DENIAL, **DESIGNATED}
 
 # What each letter must visibly contain, per language: (English, Spanish) text.
 MUST_SAY = {
@@ -100,7 +101,14 @@ MUST_SAY = {
         ("we will send them that way", "se lo enviaremos de esa forma"),
         ("Dr. Ana Ruiz at 555-0100", "Dr. Ana Ruiz al 555-0100"),
     ],
+    "designated_release": [
+        ("Dear Dr. Lee Park (psychologist),", "Estimado/a Dr. Lee Park (psychologist):"),
+        ("Cal. Health and Safety Code 123115(b)", "Código de Salud y Seguridad de California, 123115(b)"),
+        ("- Process notes: these are psychotherapy notes", "- Process notes: son notas de psicoterapia"),
+        ("Dr. Ana Ruiz at 555-0100", "Dr. Ana Ruiz al 555-0100"),
+    ],
 }
+GREETING = {"en": "Dear [client's name],", "es": "Estimado/a [nombre del cliente]:"}
 INJECTIONS = ["{{ 7*7 }}", "{% for x in range(3) %}loop{% endfor %}", "{{ ''.__class__.__mro__ }}", "{#", "{% raw %}"]
 
 
@@ -118,8 +126,10 @@ def test_clinician_drafts_each_client_letter_and_it_carries_every_required_eleme
     for english, spanish in MUST_SAY[kind]:
         assert (english if language == "en" else spanish) in letter
     assert "Calm Waters Counseling" in letter
-    assert "JD-0412" in letter
+    assert "JD-0412" not in letter  # a chart label is not a name: never in a letter
     assert "RR-2026-0007" in letter
+    if kind != "designated_release":  # that one goes to the professional the client named
+        assert GREETING[language] in letter
 
 
 @pytest.mark.parametrize("kind", CLIENT_LETTERS + PRACTICE_NOTES)
@@ -167,7 +177,7 @@ def test_reviewable_denial_explains_review_by_an_uninvolved_licensed_professiona
         english = draft_letter(kind, "en", **{**CONTEXT, "basis": [ground], "reviewable": False})
         assert "**Your right to ask for a review:**" in english
         assert "licensed health care professional chosen by our practice, who did not take part" in english
-        assert "To ask for a review, contact Privacy Officer at 555-0199" in english
+        assert "To ask for a review, contact our Privacy Officer at 555-0199" in english  # a title reads as one
         assert "not one the law allows to be reviewed" not in english
         spanish = draft_letter(kind, "es", **{**CONTEXT, "basis": [ground]})
         assert "**Su derecho a pedir una revisión:**" in spanish
@@ -188,6 +198,7 @@ def test_denial_grounds_map_to_the_reviewability_the_rule_gives_them():
         "endanger_life": True,
         "harm_to_other_person": True,
         "personal_representative_harm": True,
+        "minor_holds_right": False,
     }
 
 
@@ -224,7 +235,8 @@ def test_template_syntax_typed_into_any_field_is_printed_literally_and_never_run
     for attempt in INJECTIONS:
         context = {
             **CONTEXT,
-            "client_label": attempt,
+            "addressee": attempt,
+            "recipient": attempt,
             "practice_name": attempt,
             "contact_name": attempt,
             "reasons": attempt,
@@ -247,8 +259,8 @@ def test_template_syntax_in_a_practice_note_is_printed_literally():
 
 @settings(max_examples=60, deadline=None)
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1).filter(str.strip))
-def test_any_client_label_appears_exactly_as_typed(label):
-    letter = draft_letter("acknowledgement", "es", **{**CONTEXT, "client_label": label})
+def test_any_addressee_name_appears_exactly_as_typed(label):
+    letter = draft_letter("acknowledgement", "es", **{**CONTEXT, "addressee": label})
     assert f"Estimado/a {label}:" in letter
 
 
@@ -258,7 +270,7 @@ def test_practice_override_of_the_acknowledgement_is_used_instead_of_ours(practi
         "Our own words for {{ client_label }}, due {{ expected_on|longdate }}.", encoding="utf-8"
     )
     assert draft_letter("acknowledgement", **CONTEXT) == "Our own words for JD-0412, due March 20, 2026."
-    assert "Estimado/a JD-0412:" in draft_letter("acknowledgement", "es", **CONTEXT)  # not overridden: ours
+    assert "Estimado/a [nombre del cliente]:" in draft_letter("acknowledgement", "es", **CONTEXT)  # ours
 
 
 def test_after_the_override_is_reset_our_acknowledgement_is_back(practice_folder):
@@ -266,7 +278,7 @@ def test_after_the_override_is_reset_our_acknowledgement_is_back(practice_folder
     (practice_folder / "letters" / "acknowledgement.en.md.j2").write_text("Override", encoding="utf-8")
     assert draft_letter("acknowledgement", **CONTEXT) == "Override"
     text.use_practice_templates(None)
-    assert "Dear JD-0412," in draft_letter("acknowledgement", **CONTEXT)
+    assert "Dear [client's name]," in draft_letter("acknowledgement", **CONTEXT)
 
 
 def test_consult_request_carries_no_phi_even_when_the_request_context_is_passed_whole():
@@ -409,14 +421,14 @@ def test_short_initials_only_block_a_consult_when_they_appear_as_a_word():
 
 
 def test_a_copy_directed_to_a_third_party_is_described_as_going_to_them():
-    ack = draft_letter("acknowledgement", **{**CONTEXT, "third_party": True})
+    ack = draft_letter("acknowledgement", **{**CONTEXT, "third_party": True, "recipient": None})
     assert "we will send it to the person you named" in ack and "signed, written direction" in ack
-    es = draft_letter("acknowledgement", "es", **{**CONTEXT, "third_party": True})
+    es = draft_letter("acknowledgement", "es", **{**CONTEXT, "third_party": True, "recipient": None})
     assert "lo enviaremos a la persona que usted indicó" in es
 
 
 def test_the_email_warning_for_a_third_party_copy_speaks_of_the_person_named():
-    en = draft_letter("email_risk_notice", **{**CONTEXT, "third_party": True})
+    en = draft_letter("email_risk_notice", **{**CONTEXT, "third_party": True, "recipient": None})
     assert "on its way to the person you named" in en
-    es = draft_letter("email_risk_notice", "es", **{**CONTEXT, "third_party": True})
+    es = draft_letter("email_risk_notice", "es", **{**CONTEXT, "third_party": True, "recipient": None})
     assert "hasta la persona que usted indicó" in es

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -341,3 +342,45 @@ def test_after_an_extension_or_release_the_pending_list_holds_only_what_can_stil
     assert all(kind != "extension" for kind, _ in kinds)  # the one extension is taken
     change(engine, practice, rid, status="released", released_on=date(2026, 12, 28))
     assert {p.kind for p in pending(engine)} == {"followup"}
+
+
+def test_reminders_run_from_cron_delivers_through_slack_like_serve(tmp_path, monkeypatch):
+    from bot.cli import app
+    from tests.fakes.slack_api import FakeSlackAPI
+
+    (tmp_path / "practice.toml").write_text(
+        "\n".join(
+            [
+                'timezone = "America/New_York"',
+                'records_channel = "C_RECORDS"',
+                '[[members]]\nname = "Dana"\nslack_user_id = "U_DANA"',
+                '[[members]]\nname = "Sam"\nrole = "supervisor"\nslack_user_id = "U_SAM"',
+            ]
+        )
+    )
+    db_url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = open_database(db_url, auto_upgrade=True)
+    practice = PracticeSettings.model_validate(
+        {"timezone": "America/New_York", "records_channel": "C_RECORDS", "members": [{"name": "Dana"}]}
+    )
+    sync_members(engine, practice)
+    new_request(engine, practice)
+    with FakeSlackAPI() as fake:
+        for name, value in {
+            "DATABASE_URL": db_url,
+            "PRACTICE_FILE": str(tmp_path / "practice.toml"),
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": "secret",
+            "SLACK_API_URL": fake.url,
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        fake.fail_next("chat.postMessage", status=500, where={"channel": "D_DANA"})
+        result = CliRunner().invoke(app, ["reminders", "run", "--now", "2026-12-03T15:00:00Z"])
+        assert result.exit_code == 0, result.output
+        assert "Messages: 1 sent, 1 to try again" in result.output
+        assert [c.args["channel"] for c in fake.delivered()] == ["C_RECORDS"]
+        time.sleep(1.3)  # the failed message waits about a second (backoff) before it is due again
+        again = CliRunner().invoke(app, ["reminders", "run", "--now", "2026-12-03T15:05:00Z"])
+        assert "Messages: 1 sent." in again.output, again.output
+        assert sorted(c.args["channel"] for c in fake.delivered()) == ["C_RECORDS", "D_DANA"], "each once"

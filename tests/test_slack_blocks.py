@@ -99,6 +99,20 @@ def test_user_text_cannot_mention_everyone_or_fake_links():
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text and "&amp;" in text and "*bold*" in text
 
 
+def test_the_notification_text_is_escaped_like_the_blocks():
+    sneaky = "<!channel> see <http://evil|here> & more"
+    shown = [
+        *blocks.render_message(Prompt(kind="notice", text=sneaky)),
+        *blocks.render_messages([Prompt(kind="notice", text=sneaky)]),
+        blocks.render_done(Prompt(kind="notice", text=sneaky), "yes"),
+        blocks.render_header(sneaky),
+    ]
+    for message in shown:
+        assert "<" not in message["text"] and "&lt;!channel&gt;" in message["text"] and "&amp; more" in message["text"]
+    [long] = blocks.render_message(Prompt(kind="notice", text="&" * 5000))
+    assert len(long["text"]) <= blocks.FALLBACK_TEXT and long["text"].endswith("&amp;…")
+
+
 def test_checklists_have_boxes_and_a_done_button():
     choices = tuple(Choice(f"c{n}", f"Check {n}") for n in range(5))
     message = blocks.render_message(Prompt(kind="checklist", text="Review", ref=REF, choices=choices))[0]

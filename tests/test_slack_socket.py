@@ -59,7 +59,7 @@ def test_socket_mode_acks_the_envelope_and_opens_the_intake_modal(env: Path, mon
             # a redelivered envelope (retry_attempt) is acked again but starts nothing new
             again = sock.send("slash_commands", payload, retry_attempt=1)
             sock.wait_ack(again)
-            asyncio.run_coroutine_threadsafe(settle(web_app), server.loop).result(10)
+            asyncio.run_coroutine_threadsafe(settle(web_app), server.loop).result(60)
             assert len(api.calls_to("views.open")) == 1
         finally:
             server.stop()

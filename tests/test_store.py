@@ -85,3 +85,20 @@ def test_the_same_migrations_run_on_postgresql():
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_a_failed_insert_names_no_client_details_in_its_error(tmp_path):
+    from datetime import date
+
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.store import RecordsRequest, session_scope
+
+    engine = open_database(f"sqlite:///{tmp_path / 'new.db'}", auto_upgrade=True)
+    row = {"reference": "RR-2026-0001", "received_on": date(2026, 11, 2), "due_on": date(2026, 12, 2)}
+    with session_scope(engine) as session:
+        session.add(RecordsRequest(client_label="AB-17", scope_note="notes 2025", **row))
+    with pytest.raises(IntegrityError) as failed, session_scope(engine) as session:
+        session.add(RecordsRequest(client_label="ZQ-99", scope_note="intake and sessions", **row))
+    assert "ZQ-99" not in str(failed.value) and "intake and sessions" not in str(failed.value)
+    assert "hidden" in str(failed.value)

@@ -94,7 +94,7 @@ def test_a_scripted_session_from_intake_to_release(workdir):
     assert "Created RR-" in out
     assert "posted" not in out  # the terminal has no records channel, so it never says it posted there
     assert "! " not in out  # every scripted answer was taken the first time
-    assert "Dear AB-17" in out  # the acknowledgement is printed in full
+    assert "Dear [client's name]," in out  # the acknowledgement is printed in full, never to the label
     assert "45 CFR 164.524(b)(2)" in out
     assert "That's everything for RR-" in out
     assert "You have no open records requests." in out

@@ -7,6 +7,29 @@ import os
 import typer
 
 
+def send_now(context, conversation):  # type: ignore[no-untyped-def]
+    """Send what an answer queued for email right away (the terminal has no background sender): the problems."""
+    import asyncio
+
+    from bot.delivery.email import email_transports
+    from bot.delivery.sender import OutboxSender
+    from bot.text import say
+
+    transports = email_transports(context.env)
+    if not transports:
+        return None
+    sender = OutboxSender(context.engine, conversation.router, transports, worker=f"chat-{os.getpid()}")
+
+    def run() -> list[str]:
+        report = asyncio.run(sender.send_due())
+        return [
+            say("terminal.not_delivered", to=row.destination, reason=reason, given_up=given_up)
+            for row, reason, given_up in report.problems
+        ]
+
+    return run
+
+
 def register(app: typer.Typer) -> None:
     """Add this command to the CLI."""
 
@@ -36,12 +59,18 @@ def register(app: typer.Typer) -> None:
         if not context.env.practice_file.exists():
             typer.echo(say("terminal.no_practice_file", path=str(context.env.practice_file)))
 
-        def sweep(deliver):  # type: ignore[no-untyped-def]
-            reminders.sweep(context.engine, practice, deliver, now=utcnow(), worker=f"chat-{os.getpid()}")
+        conversation = Conversation(context.engine, practice, env=context.env)
 
-        # the terminal has no records channel: nothing is posted there, so nothing may say it was
-        local = practice.model_copy(update={"records_channel": ""})
-        terminal = TerminalChat(Conversation(context.engine, local, env=context.env), actor, sweep=sweep)
+        if not conversation.router.platforms:
+            # no chat platform: nothing is posted to a records channel, so nothing may say it was
+            conversation.practice = practice.model_copy(update={"records_channel": ""})
+
+        def sweep(deliver):  # type: ignore[no-untyped-def]
+            # with a chat platform set up, reminders go there (a running `serve` sends them); else to this screen
+            target = conversation.router if conversation.router.platforms else deliver
+            reminders.sweep(context.engine, practice, target, now=utcnow(), worker=f"chat-{os.getpid()}")
+
+        terminal = TerminalChat(conversation, actor, sweep=sweep, send_now=send_now(context, conversation))
         try:
             code = terminal.run()
         except InputEnded:

@@ -31,13 +31,24 @@ def run(
     ),
     worker: str | None = typer.Option(None, "--worker", help="Name this sweeper in claims (default host:pid)."),
 ) -> None:
-    """Send every reminder that is due, once, and exit (run it from cron, or let `serve` poll)."""
+    """Send every reminder that is due, once, and exit (run it from cron, or let `serve` poll).
+
+    With a chat platform set up, reminders go there, through the outbox like `serve`; without one, they are printed.
+    """
     moment = _parse_time("--now", now) if now else None
+
+    import asyncio
 
     from bot import text
     from bot.context import open_context
+    from bot.delivery.email import email_transports
+    from bot.delivery.platform import configured_platforms, create_adapters
+    from bot.delivery.routing import Router
+    from bot.delivery.sender import OutboxSender
     from bot.prompts import Outbound
+    from bot.server import make_conversation
     from bot.services.reminders import sweep
+    from bot.services.reminders.common import default_worker
 
     ctx = open_context()
 
@@ -49,7 +60,20 @@ def run(
                 )
             )
 
-    report = sweep(ctx.engine, ctx.practice, deliver, now=moment, worker=worker)
+    platforms = configured_platforms(ctx)
+    if not platforms:  # no chat platform set up: this screen is where reminders go
+        report = sweep(ctx.engine, ctx.practice, deliver, now=moment, worker=worker)
+    else:  # the same path as `serve`: messages written to the outbox, then sent through each platform
+        conversation = make_conversation(ctx)
+        adapters = create_adapters(ctx, conversation)
+        router = Router(ctx.practice, tuple(a.platform for a in adapters))
+        report = sweep(ctx.engine, ctx.practice, router, now=moment, worker=worker)
+        transports = {a.platform: a.transport for a in adapters} | email_transports(ctx.env)
+        sender = OutboxSender(ctx.engine, router, transports, worker=worker or default_worker())
+        sent = asyncio.run(_send(sender, adapters))
+        typer.echo(text.say("reminders.outbox_summary", sent=sent.sent, retried=sent.retried, failed=sent.failed))
+        for row, reason, given_up in sent.problems:
+            typer.echo(text.say("reminders.not_delivered", to=row.destination, reason=reason, given_up=given_up))
     typer.echo(
         text.say(
             "reminders.sweep_summary",
@@ -63,6 +87,15 @@ def run(
             total_ms=report.total_ms,
         )
     )
+
+
+async def _send(sender, adapters):  # type: ignore[no-untyped-def]
+    """One pass of the outbox (what is due now, this sweep's messages included), then close the clients."""
+    try:
+        return await sender.send_due()
+    finally:
+        for adapter in adapters:
+            await adapter.stop()
 
 
 @reminders_app.command("list")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,7 +58,13 @@ def prompts_of(row: OutboxMessage) -> list[Prompt]:
 
 
 def claim_due(
-    engine: Engine, *, worker: str, now: datetime | None = None, limit: int = 50, lease: timedelta = DEFAULT_LEASE
+    engine: Engine,
+    *,
+    worker: str,
+    now: datetime | None = None,
+    limit: int = 50,
+    lease: timedelta = DEFAULT_LEASE,
+    platforms: Sequence[str] | None = None,
 ) -> list[OutboxMessage]:
     """Atomically claim up to `limit` due rows (and rows whose sender died mid-send), oldest first.
 
@@ -72,6 +78,8 @@ def claim_due(
     expired = sa_select(OUTBOX.c.id).where(OUTBOX.c.status == claimed, OUTBOX.c.claimed_until < now)
     halves = []
     for query in (due, expired):
+        if platforms is not None:  # a process claims only what it can send
+            query = query.where(OUTBOX.c.platform.in_(list(platforms)))
         query = query.order_by(OUTBOX.c.id).limit(limit)
         halves.append(query.with_for_update(skip_locked=True) if postgres else query)
     ids: list[int] = []
@@ -121,6 +129,29 @@ def mark_retry(engine: Engine, row: OutboxMessage, worker: str, error: str, dela
 
 def mark_failed(engine: Engine, row: OutboxMessage, worker: str, error: str) -> bool:
     return _mark(engine, row, worker, status="failed", last_error=error[:500])
+
+
+def release_dead_local(engine: Engine, host: str, alive: Callable[[int], bool]) -> int:
+    """Rows claimed by a sender on this host whose process is gone (killed mid-send): claimable again now,
+    instead of after their lease. Senders on other hosts are left to their leases."""
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            sa_select(OUTBOX.c.id, OUTBOX.c.claimed_by).where(
+                OUTBOX.c.status == "claimed", OUTBOX.c.claimed_by.like(f"{host}:%")
+            )
+        ).all()
+        dead = [
+            row_id
+            for row_id, worker in claimed
+            if (worker or "").rpartition(":")[2].isdecimal() and not alive(int(worker.rpartition(":")[2]))
+        ]
+        if dead:
+            conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(dead), OUTBOX.c.status == "claimed")
+                .values(status="pending", claimed_by=None, claimed_until=None, due_at=utcnow())
+            )
+    return len(dead)
 
 
 def give_back(engine: Engine, rows: Sequence[OutboxMessage], worker: str) -> None:

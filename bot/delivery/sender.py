@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -49,6 +50,16 @@ class SenderPort(Protocol):
     def form_not_shown(self, row_id: int) -> None: ...
 
 
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     """1, 2, 4 … seconds up to 5 minutes, with jitter; never sooner than the platform's Retry-After."""
     base = min(2 ** max(attempts - 1, 0), 300) * random.uniform(0.8, 1.2)
@@ -60,6 +71,7 @@ class SendReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    problems: list[tuple[OutboxMessage, str, bool]] = field(default_factory=list)  # (row, reason, given up)
 
 
 class OutboxSender:
@@ -97,6 +109,11 @@ class OutboxSender:
 
     async def run_forever(self) -> None:
         self._wake = asyncio.Event()
+        host = self.worker.rpartition(":")[0]
+        if host:
+            released = await self._run(outbox.release_dead_local, self.engine, host, process_alive)
+            if released:
+                log.warning("%d message(s) left mid-send by a stopped process on this host go out again", released)
         while True:
             try:
                 await self.send_due()
@@ -112,7 +129,9 @@ class OutboxSender:
         """One pass: claim what is due for the platforms this process can send through, send it, mark it."""
         report = SendReport()
         while True:
-            rows = await self._run(outbox.claim_due, self.engine, worker=self.worker, lease=self.lease)
+            rows = await self._run(
+                outbox.claim_due, self.engine, worker=self.worker, lease=self.lease, platforms=tuple(self.transports)
+            )
             if not rows:
                 return report
             mine = [r for r in rows if r.platform in self.transports]
@@ -165,6 +184,7 @@ class OutboxSender:
             log.error("outbox row %s (%s to %s) not delivered: %s", row.id, row.purpose, row.platform, exc.reason)
             await self._run(self._give_up, row, exc.reason)
             report.failed += 1
+            report.problems.append((row, exc.reason, True))
             return exc.permanent  # an unreachable destination does not hold up what follows it
         if row.purpose == "step" and row.attempts == 1:
             await self._say_delayed(row)
@@ -172,6 +192,7 @@ class OutboxSender:
         log.info("outbox row %s: %s; retrying in %.1fs", row.id, exc.reason, delay.total_seconds())
         await self._run(outbox.mark_retry, self.engine, row, self.worker, exc.reason, delay)
         report.retried += 1
+        report.problems.append((row, exc.reason, False))
         return False
 
     async def _say_delayed(self, row: OutboxMessage) -> None:

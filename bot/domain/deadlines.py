@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from bot.domain.calendars import calendar_for, is_working_day, uncounted_holidays
 from bot.domain.jurisdictions import ACCESS_TYPES, HIPAA, STATE_NAMES, STATE_RULES, Counting, Rule
 from bot.text import say
 
@@ -49,6 +50,8 @@ class RuleDue:
     counting: str  # "calendar" | "working"
     citation: str
     extension_days: int | None
+    # the rule's own words for its one extension: a macro suffix in templates/letters/_words.*.j2 (extension_rule)
+    extension_key: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +75,7 @@ class DeadlineResult:
     extended_due: date
     rules: tuple[RuleDue, ...]
     notes: tuple[str, ...]
+    calendar: str | None = None  # the working-day calendar used (a key of calendars.CALENDARS), if any rule needs one
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,10 +86,19 @@ class DeadlineResult:
             "extended_due": self.extended_due.isoformat(),
             "rules": [rule.to_json() for rule in self.rules],
             "notes": list(self.notes),
+            "calendar": self.calendar,
+            "extension_rule": self.extension_rule(),
         }
 
     def extension_possible(self) -> bool:
         return self.extended_due > self.due
+
+    def extension_rule(self) -> str | None:
+        """The rule whose limit the one extension reaches (its words go in the extension notice), or None."""
+        if not self.extension_possible():
+            return None
+        binding = [r for r in self.rules if r.extension_key and r.extended_due == self.extended_due]
+        return binding[0].extension_key if binding else None
 
 
 def normalize_jurisdiction(code: str) -> str:
@@ -119,17 +132,21 @@ def holiday_name(day: date, jurisdiction: str) -> str | None:
 
 
 def is_business_day(day: date, jurisdiction: str) -> bool:
+    """The office is open: for advice on when to send (every listed holiday counts as closed, the cautious side)."""
     return day.weekday() < 5 and holiday_name(day, jurisdiction) is None
 
 
 def add_days(received: date, days: int, counting: Counting | str, jurisdiction: str) -> date:
-    """Day 0 is the day of receipt; working days skip weekends and the jurisdiction's official holidays."""
+    """Day 0 is the day of receipt; working days skip weekends and the holidays of the state's own statute only.
+
+    Uncertain days count as working days, so a deadline can only come earlier (bot.domain.calendars).
+    """
     if counting == "calendar":
         return received + timedelta(days=days)
     day, counted = received, 0
     while counted < days:
         day += timedelta(days=1)
-        if is_business_day(day, jurisdiction):
+        if is_working_day(day, jurisdiction):
             counted += 1
     return day
 
@@ -148,7 +165,8 @@ def _rule_due(rule: Rule, received: date, jurisdiction: str) -> RuleDue:
     else:
         extended = max(due, add_days(received, rule.extension.total_days, rule.extension.counting, jurisdiction))
         extension_days = (extended - due).days
-    return RuleDue(rule.name, due, extended, rule.days, rule.counting, rule.citation, extension_days)
+    key = rule.extension.key if rule.extension else None
+    return RuleDue(rule.name, due, extended, rule.days, rule.counting, rule.citation, extension_days, key)
 
 
 def _state_rules(jurisdiction: str, access: str, hipaa_covered: bool) -> list[Rule]:
@@ -203,6 +221,10 @@ def due_dates(
     extended_due = min(rule.extended_due for rule in rules)
 
     notes = _state_notes(jurisdiction, access, hipaa_covered, applied)
+    working = [r for r in rules if r.counting == "working"]
+    calendar = calendar_for(jurisdiction).key if working else None
+    if working:
+        notes.extend(_calendar_notes(jurisdiction, received, max(max(r.due, r.extended_due) for r in working)))
     if not hipaa_covered:
         notes.append(say("deadlines.not_covered_entity"))
     if not is_business_day(due, jurisdiction):
@@ -222,7 +244,17 @@ def due_dates(
         extended_due=extended_due,
         rules=tuple(sorted(rules, key=lambda r: (r.due, r.extended_due, r.name))),
         notes=tuple(notes),
+        calendar=calendar,
     )
+
+
+def _calendar_notes(jurisdiction: str, received: date, last: date) -> list[str]:
+    """Name the calendar the working days were counted on, and every holiday in the period it did not count."""
+    cal, state = calendar_for(jurisdiction), STATE_NAMES[jurisdiction]
+    notes = [say(f"deadlines.calendar_{cal.key}" if cal.checked else "deadlines.calendar_unchecked", state=state)]
+    for day, name, not_listed in uncounted_holidays(jurisdiction, received, last):
+        notes.append(say("deadlines.holiday_not_counted", day=day, name=name, not_listed=not_listed, state=state))
+    return notes
 
 
 def extension_allowed(result: DeadlineResult, today: date, *, already_extended: bool) -> bool:

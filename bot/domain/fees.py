@@ -115,7 +115,9 @@ def estimate_fee(
     if summary_agreed:
         others.append(FeeLine(say("fees.summary_line"), _cents(schedule.summary_fee), COST_BASED))
 
-    notes = [say("fees.third_party")] if third_party else []
+    # which rate applies: the client's own copy is held to the patient rate; a copy sent to someone else is not
+    # (Ciox Health v. Azar vacated HHS's extension of the patient rate to third-party directives)
+    notes = [say("fees.third_party") if third_party else say("fees.patient_rate")]
     notes.append(say("fees.never_withhold_for_unpaid_bills"))
     if form == "electronic":
         notes.append(say("fees.no_per_page_electronic"))

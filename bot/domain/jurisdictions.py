@@ -71,6 +71,8 @@ class Extension:
 
     total_days: int
     counting: Counting
+    # the rule's own words for the extension notice: a key of extension_rule in templates/letters/_words.*.j2
+    key: str = "hipaa"
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ STATE_RULES: dict[str, tuple[Rule, ...]] = {
             "working",
             "Cal. HSC 123130(a)",
             ("summary",),
-            extension=Extension(total_days=30, counting="calendar"),
+            # only for a record of extraordinary length or a discharge within the last 10 days (123130(a))
+            extension=Extension(total_days=30, counting="calendar", key="ca_summary"),
         ),
     ),
     "TX": (
@@ -124,7 +127,8 @@ STATE_RULES: dict[str, tuple[Rule, ...]] = {
             "working",
             "RCW 70.02.080(1)",
             ("copy", "inspect"),
-            extension=Extension(total_days=21, counting="working"),
+            # written reasons and the earliest date, no later than 21 working days after the request (RCW 70.02.080(1))
+            extension=Extension(total_days=21, counting="working", key="wa"),
         ),
     ),
     "NJ": (
@@ -157,7 +161,7 @@ STATE_RULES: dict[str, tuple[Rule, ...]] = {
             "calendar",
             "Mont. Code 50-16-541",
             ("copy", "inspect"),
-            extension=Extension(total_days=21, counting="calendar"),
+            extension=Extension(total_days=21, counting="calendar", key="mt"),
             for_covered_entities=False,
         ),
     ),

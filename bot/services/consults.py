@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from bot import text
-from bot.config import Contact, EnvSettings, PracticeSettings
+from bot.config import Contact, PracticeSettings
 from bot.prompts import Choice, Outbound, Prompt
 from bot.refs import consult_ref, offer_ref
 from bot.services.reminders import insert_if_absent
@@ -242,12 +242,10 @@ def record_call_outcome(
     return consult
 
 
-def email_call_summary(
-    session: Session, env: EnvSettings, *, consult_id: int, practice: PracticeSettings, to: str | None = None
-) -> str:
-    """Email the PHI-free call summary to the contact (or `to`); returns the address used."""
-    from bot.services.mailer import email_summary
-
+def call_summary_email(
+    session: Session, *, consult_id: int, practice: PracticeSettings, to: str | None = None
+) -> tuple[str, str, str]:
+    """The PHI-free call summary as an email to the contact (or `to`): (address, subject, body)."""
     consult = session.get(Consult, consult_id)
     if consult is None or consult.kind not in PHONE_KINDS:
         raise ConsultError(text.say("consults.not_a_call"))
@@ -257,8 +255,7 @@ def email_call_summary(
     if not address:
         raise ConsultError(text.say("consults.no_email", kind=consult.kind))
     subject = text.say("consults.email_subject", practice=practice.name, reference=request.reference)
-    email_summary(env, to=address, subject=subject, body=call_summary(consult, request, practice))
-    return address
+    return address, subject, call_summary(consult, request, practice)
 
 
 def nudge_messages(session: Session, consult: Consult, practice: PracticeSettings) -> list[tuple[str, Outbound]]:

@@ -21,7 +21,7 @@ from bot.config import EnvSettings, PracticeSettings, SettingsError
 from bot.delivery.routing import Router
 from bot.engine import Ctx, Invalid, RunState
 from bot.prompts import Answer, Choice, Origin, Prompt, Reply
-from bot.refs import REFERENCE, RunRef, parse_consult, parse_edit, parse_offer, resume_ref
+from bot.refs import REFERENCE, RunRef, parse_consult, parse_edit, parse_offer, parse_resume, resume_ref
 from bot.services import audit, consults, practice_file, requests
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
 from bot.services.fixes import Fixes
@@ -110,6 +110,9 @@ class Conversation(Fixes):
             return self._answer_offer(answer, inbound_key)
         if parse_edit(answer.ref) is not None:
             return self.answer_edit(answer, inbound_key)
+        resumed = parse_resume(answer.ref)
+        if resumed:  # "next action" on a request (the Home tab): its current step, where the conversation goes on
+            return self.command(answer.actor, f"resume {resumed}", inbound_key=inbound_key)
         ref = RunRef.parse(answer.ref)
         if ref is None:
             return Reply(prompts=[self._notice(say("unknown_ref"))])
@@ -343,7 +346,10 @@ class Conversation(Fixes):
             result = flow_engine.advance(self.flow, ctx, raw)
         except Invalid as exc:
             prompts = flow_engine.prompts(self.flow, ctx)
-            return Reply(prompts=[replace(p, error=exc.reason) for p in prompts if p.kind != "notice"])
+            fields = dict(exc.fields or {})
+            return Reply(
+                prompts=[replace(p, error=exc.reason, field_errors=fields) for p in prompts if p.kind != "notice"]
+            )
         # optimistic lock: only one answer may move a run from this version
         moved = session.execute(
             update(FlowRun)
@@ -365,7 +371,7 @@ class Conversation(Fixes):
                 runner.notices.append(self._notice(self._save_practice(effect.data)))
                 continue
             runner.apply(effect)  # EffectRefused undoes the whole answer (the transaction rolls back)
-        notices, outbound = runner.notices, runner.outbound
+        notices, outbound, queued = runner.notices, runner.outbound, runner.queued
         session.refresh(run)
         request = session.get(RecordsRequest, run.request_id) if run.request_id else None
         if request is not None:
@@ -378,7 +384,7 @@ class Conversation(Fixes):
             prompts.extend(flow_engine.prompts(self.flow, ctx))
         else:
             prompts.append(self._notice(say("run_done", request=request)))
-        return Reply(prompts=prompts, outbound=outbound, accepted=True)
+        return Reply(prompts=prompts, outbound=outbound, accepted=True, queued=list(queued))
 
     def _answer_consult(self, answer: Answer, inbound_key: str | None) -> Reply:
         consult_id = parse_consult(answer.ref) or 0
@@ -506,6 +512,7 @@ class Conversation(Fixes):
             actor=member.name,
         )
         session.execute(update(FlowRun).where(col(FlowRun.request_id) == request.id).values(status="cancelled"))
+        plan_reminders(session, request, self.practice, now=utcnow())  # retires every reminder still pending
         # colleagues asked about it are not nudged about a request that no longer exists
         session.execute(
             update(Consult)
@@ -548,6 +555,7 @@ class Conversation(Fixes):
             consults=found,
             consulted=consulted,
             can_email=bool(self.env and self.env.smtp_host),
+            client_name=lambda: _client_name(request),
         )
 
     def _member(self, session: Session, actor: Actor) -> Member | None:
@@ -628,6 +636,13 @@ def _encrypt_with_configured_key(contact: dict[str, str]) -> str:
     from bot.services.secrets import encrypt_contact, load_fernet
 
     return encrypt_contact(load_fernet(load_env()), contact)
+
+
+def _client_name(request: RecordsRequest | None) -> str:
+    """The client's name sealed in the request ("" when none is kept), opened only when a check asks for it."""
+    from bot.services.secrets import client_name
+
+    return client_name(request.client_contact if request else None)
 
 
 class _Stale(Exception):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.config import EnvSettings, PracticeSettings
+from bot.delivery import outbox
 from bot.engine import Effect, Invalid
 from bot.prompts import Outbound, Prompt
 from bot.services import audit, consults, requests
@@ -59,6 +59,7 @@ class EffectRunner:
     env: EnvSettings | None = None
     notices: list[Prompt] = field(default_factory=list)
     outbound: list[Outbound] = field(default_factory=list)
+    queued: list[int] = field(default_factory=list)  # outbox rows written directly (emails)
 
     @property
     def request(self) -> RecordsRequest | None:
@@ -151,21 +152,32 @@ class EffectRunner:
         return self.session.exec(query.order_by(col(Consult.id).desc())).first()
 
     def do_email_summary(self, kind: str) -> None:
-        from bot.services.mailer import MailNotConfigured
-
+        """Put the call summary in the outbox for the contact; it is sent after commit, never inside it."""
         consult = self.waiting_call(kind)
-        if consult is None or self.env is None:
+        if consult is None or self.env is None or not self.env.smtp_host:
             raise EffectRefused(say("records_request.email_failed", error=say("no_consult_to_email")))
         try:
-            address = consults.email_call_summary(self.session, self.env, consult_id=consult.id, practice=self.practice)
-        except (MailNotConfigured, OSError, smtplib.SMTPException, consults.ConsultError) as exc:
-            raise EffectRefused(say("records_request.email_failed", error=str(exc) or type(exc).__name__)) from None
+            address, subject, body = consults.call_summary_email(
+                self.session, consult_id=consult.id, practice=self.practice
+            )
+        except consults.ConsultError as exc:
+            raise EffectRefused(say("records_request.email_failed", error=str(exc))) from None
+        row = outbox.enqueue(
+            self.session,
+            platform="email",
+            destination_kind="email",
+            destination=address,
+            purpose="email",
+            request_id=consult.request_id,
+            extra={"subject": subject, "body": body, "notify": self.member.id},
+        )
+        self.queued.append(row.id)
         audit.record(
             self.session,
             request_id=consult.request_id,
             actor=self.member.name,
             action="consult.summary_emailed",
-            after={"to": address},
+            after={"to": address, "outbox_id": row.id},
         )
         self.notices.append(Prompt(kind="notice", text=say("records_request.summary_emailed", address=address)))
 

@@ -246,12 +246,29 @@ def case_file_context(session: Session, reference: str, *, fernet: Fernet | None
         ],
         "delivery": _delivery(request),
         "denial": [(k, _shown(v)) for k, v in (request.denial or {}).items()],
+        "withheld_items": _withheld_items(request),
         "outcome": request.outcome,
         "outcome_note": request.outcome_note,
         "closed_on": request.closed_on,
         "chain": verify(session),
         "exported_at": _moment(utcnow(), tz),
     }
+
+
+def _withheld_items(request: RecordsRequest) -> list[dict[str, Any]]:
+    """Each withheld item with its own ground, reviewability and rule, as the letters gave them."""
+    from bot.domain.letters import DENIAL_GROUNDS, GROUND_CITATIONS
+    from bot.services.drafting import denial_items
+
+    return [
+        {
+            "what": item["what"],
+            "ground": item["ground"],
+            "reviewable": DENIAL_GROUNDS.get(item["ground"]),
+            "citation": GROUND_CITATIONS.get(item["ground"], ""),
+        }
+        for item in denial_items(request)
+    ]
 
 
 def _write_private(path: Path, content: str) -> None:

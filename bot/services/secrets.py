@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from bot.config import EnvSettings, SettingsError
+from bot.config import EnvSettings, SettingsError, load_env
 from bot.text import say
 
 CONTACT_FIELDS = ("name", "email", "address")
@@ -83,3 +83,14 @@ def decrypt_contact(fernet: Fernet, token: str | None) -> dict[str, str]:
     except (InvalidToken, UnicodeEncodeError):
         raise ContactUnreadable(say("settings.contact_unreadable")) from None
     return {str(k): str(v) for k, v in json.loads(plain).items()}
+
+
+def client_name(token: str | None) -> str:
+    """The client's name sealed in token, opened with the configured key; "" when none is kept or it can't be read
+    (a wrong or unreadable key: the export says so; a consult question is still checked for everything else)."""
+    if not token:
+        return ""
+    try:
+        return decrypt_contact(load_fernet(load_env()), token).get("name", "")
+    except (ContactUnreadable, SettingsError):
+        return ""

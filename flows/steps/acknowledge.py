@@ -39,7 +39,7 @@ class AcknowledgeSteps:
             ]
         if value != "sent_today":
             return []
-        body = drafting.draft("acknowledgement", ctx.request, ctx.practice, ctx.today)
+        body = drafting.draft("acknowledgement", ctx.request, ctx.practice, ctx.today, stored=True)
         return [
             Effect("save_draft", {"kind": "acknowledgement", "body": body, "sent_on": ctx.today}),
             Effect("update_request", {"acknowledged_on": ctx.today, "status": "acknowledged"}),
@@ -75,7 +75,7 @@ class AcknowledgeSteps:
         return read_date(raw, not_before=ctx.request.received_on, not_after=ctx.today, what=t("w_ack_date"))
 
     def record_acknowledgement_date(self, ctx: Ctx, value: date) -> list[Effect]:
-        body = drafting.draft("acknowledgement", ctx.request, ctx.practice, value)
+        body = drafting.draft("acknowledgement", ctx.request, ctx.practice, value, stored=True)
         return [
             Effect("save_draft", {"kind": "acknowledgement", "body": body, "sent_on": value}),
             Effect("update_request", {"acknowledged_on": value, "status": "acknowledged"}),
@@ -107,7 +107,7 @@ class AcknowledgeSteps:
     def record_email_risk(self, ctx: Ctx, value: str) -> list[Effect]:
         if value != "confirmed":
             return []
-        body = drafting.draft("email_risk_notice", ctx.request, ctx.practice, ctx.today)
+        body = drafting.draft("email_risk_notice", ctx.request, ctx.practice, ctx.today, stored=True)
         return [
             Effect("save_draft", {"kind": "email_risk_notice", "body": body, "sent_on": ctx.today}),
             Effect("update_request", {"email_risk_accepted_on": ctx.today}),
@@ -131,11 +131,4 @@ class AcknowledgeSteps:
         pending = bool(ctx.request.third_party_direction) and "direction" not in ctx.state.answers
         return pending and self.acked(ctx) and self.email_settled(ctx)
 
-    def ask_direction(self, ctx: Ctx) -> list[Prompt]:
-        return [ask(ctx, "choice", t("direction"), choices=choices("direction", ("on_file", "not_yet")))]
-
-    def read_direction(self, ctx: Ctx, raw: Any) -> str:
-        return read_choice(raw, choices("direction", ("on_file", "not_yet")))
-
-    def record_direction(self, ctx: Ctx, value: str) -> list[Effect]:
-        return [Effect("update_request", {"direction_on_file": value == "on_file"})]
+    # the direction step itself (recipient, kind of copy, document on file) is in flows/steps/rights.py

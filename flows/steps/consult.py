@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bot.answers import read_choice, read_form, read_text
+from bot.domain.phi import details_in, names_label
 from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import Choice, FormField, Prompt
 from flows.steps.common import CONSULT_KINDS, ask, choices, header, t
-
-
-def names_label(text: str, label: str) -> bool:
-    """Whether text mentions the client label, however it is spaced or punctuated (AB-17, AB 17, ab17)."""
-    squeeze = re.compile(r"[^0-9a-z]+")
-    wanted = squeeze.sub("", label.lower())
-    if len(wanted) < 2:  # one letter identifies no one, and would block every question with "a" in it
-        return False
-    if len(wanted) >= 3:
-        return wanted in squeeze.sub("", text.lower())
-    # a very short label ("A", "JD") would match inside ordinary words: only a whole word counts
-    return re.search(rf"(?<![0-9a-z]){re.escape(wanted)}(?![0-9a-z])", text.lower()) is not None
-
 
 PHONE_KINDS = ("insurance", "association")
 
@@ -84,6 +71,9 @@ class ConsultSteps:
         named = next((label for label in labels if label.strip() and names_label(question, label.strip())), None)
         if named:
             raise Invalid(t("question_names_client", label=named))  # consult cards carry no PHI
+        found = details_in(question, today=ctx.today, names=[ctx.client_name()] if ctx.practice.phi_in_chat else [])
+        if found:
+            raise Invalid(t("question_has_details", found=found))
         return question
 
     def send_consult(self, ctx: Ctx, value: str) -> list[Effect]:

@@ -10,12 +10,15 @@ from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import Choice, FormField, Prompt
 from bot.services import drafting
 from bot.text import say
+from flows.steps import rights
 from flows.steps.common import DELIVERIES, DENIAL_GROUNDS, REVIEWABLE_GROUNDS, ask, choices, header, t
 
 OUTSIDE = "outside"
 # grounds that can reach a whole record; the others (separately kept notes, material prepared for litigation, a
 # confidential source, another person's information) only ever cover part of it
-WHOLE_RECORD_GROUNDS = {"endanger_life", "personal_representative_harm"}
+WHOLE_RECORD_GROUNDS = {"endanger_life", "personal_representative_harm", "minor_holds_right"}
+# 45 CFR 164.502(g)(3); Cal. HSC 123115(a): offered only when a parent asked
+MINOR_GROUND = "minor_holds_right"
 
 
 class DecisionSteps:
@@ -29,6 +32,8 @@ class DecisionSteps:
         return f.get("psychotherapy_notes") == "separate_withhold" or f.get("others_info") == "withhold"
 
     def decision_values(self, ctx: Ctx) -> tuple[str, ...]:
+        if ctx.state.answers.get("representative") in rights.REPRESENTATIVE_GROUND:
+            return ("denial",)  # the person asking may not have these records (164.502(g)(3); 164.524(a)(3)(iii))
         if self.review_findings(ctx).get("risk") == "yes":
             return ("partial_denial", "denial")
         if self.withholding(ctx):
@@ -67,9 +72,8 @@ class DecisionSteps:
             FormField("fee", t("f_fee"), "amount", required=False, max_length=10, default=estimate),
         )
         if r.third_party_direction and not r.direction_on_file:
-            fields += (
-                FormField("direction_on_file", t("f_direction_on_file"), "choice", choices("yesno", ("no", "yes"))),
-            )
+            label = rights.t("f_direction_on_file", kind=self.direction_kind(ctx))  # type: ignore[attr-defined]
+            fields += (FormField("direction_on_file", label, "choice", choices("yesno", ("no", "yes"))),)
         return fields
 
     def release_blockers(self, ctx: Ctx) -> list[str]:
@@ -90,7 +94,8 @@ class DecisionSteps:
         bounds = {"released_on": {"not_after": ctx.today, "not_before": ctx.request.received_on}}
         values = read_form(raw, self.release_fields(ctx), **bounds)
         if values.pop("direction_on_file", "yes") != "yes":
-            raise Invalid(t("blocked_direction"), fields={"direction_on_file": t("blocked_direction")})
+            blocked = rights.t("blocked_direction", kind=self.direction_kind(ctx))  # type: ignore[attr-defined]
+            raise Invalid(blocked, fields={"direction_on_file": blocked})
         cents = values.pop("fee") or 0
         fees = ctx.practice.fees
         if values["method"] != "pickup" and ctx.request.form == "electronic" and fees.use_electronic_flat_fee:
@@ -104,7 +109,8 @@ class DecisionSteps:
         return values
 
     def record_release_details(self, ctx: Ctx, value: dict[str, Any]) -> list[Effect]:
-        fields: dict[str, Any] = {"release": value}
+        kept = {k: v for k, v in (ctx.request.release or {}).items() if k == "direction"}  # who the copy goes to
+        fields: dict[str, Any] = {"release": {**kept, **value}}
         if ctx.request.third_party_direction:
             fields["direction_on_file"] = True  # release is refused above unless the signed direction is on file
         return [Effect("update_request", fields)]
@@ -129,7 +135,7 @@ class DecisionSteps:
         if value != "sent":
             return []
         r = ctx.request
-        body = drafting.draft("release_cover", r, ctx.practice, ctx.today)
+        body = drafting.draft("release_cover", r, ctx.practice, ctx.today, stored=True)
         released_on = date.fromisoformat(r.release["released_on"]) if r.release.get("released_on") else ctx.today
         return [
             Effect("save_draft", {"kind": "release_cover", "body": body, "sent_on": ctx.today}),
@@ -147,14 +153,27 @@ class DecisionSteps:
         reviewers += (Choice(OUTSIDE, t("outside_reviewer_choice")),)
         decided = ctx.state.answers.get("decision", "denial")
         kinds = tuple(k for k in ("partial_denial", "denial") if k in self.decision_values(ctx))  # the same limits
-        return (
+        grounds = DENIAL_GROUNDS + ((MINOR_GROUND,) if ctx.request.requester_type == "parent_of_minor" else ())
+        required = self.representative_ground(ctx)  # type: ignore[attr-defined]
+        fields = (
             FormField("letter", t("f_letter"), "choice", choices("decision", kinds), default=decided),
-            FormField("grounds", t("f_grounds"), "checklist", choices("ground", DENIAL_GROUNDS)),
+            FormField("grounds", t("f_grounds"), "checklist", choices("ground", grounds), default=required),
             FormField("withheld", t("f_withheld_what"), "text", max_length=500, hint=t("h_withheld_what")),
             FormField("explanation", t("f_explanation"), "text", required=False, max_length=1000),
             FormField("reviewer", t("f_reviewer"), "member", reviewers, required=False),
             FormField("outside_reviewer", t("f_outside_reviewer"), "text", required=False, max_length=120),
         )
+        # what a state asks of a denial for a risk to the client (reference sheet §6)
+        if ctx.request.jurisdiction == "TX":
+            duration = FormField(
+                "duration", rights.t("f_duration"), "text", required=False, hint=rights.t("h_duration")
+            )
+            fields += (duration,)
+        if ctx.request.jurisdiction == "CA":
+            consequences = rights.t("f_consequences")
+            hint = rights.t("h_consequences")
+            fields += (FormField("consequences", consequences, "text", required=False, max_length=1000, hint=hint),)
+        return fields
 
     def ask_denial(self, ctx: Ctx) -> list[Prompt]:
         f = self.review_findings(ctx)
@@ -164,6 +183,10 @@ class DecisionSteps:
         values = read_form(raw, self.denial_fields(ctx))
         if not values["grounds"]:
             raise Invalid(t("no_grounds"), fields={"grounds": t("no_grounds")})
+        required = self.representative_ground(ctx)  # type: ignore[attr-defined]
+        if required and required not in values["grounds"]:
+            reason = rights.t("needs_ground", ground_label=t("label", group="ground", value=required))
+            raise Invalid(reason, fields={"grounds": reason})
         reviewable = any(g in REVIEWABLE_GROUNDS for g in values["grounds"])
         if reviewable and not values.get("reviewer"):
             raise Invalid(t("needs_reviewer"), fields={"reviewer": t("needs_reviewer")})
@@ -180,7 +203,14 @@ class DecisionSteps:
         if full and not set(values["grounds"]) & WHOLE_RECORD_GROUNDS:
             # these grounds reach only part of a record: the rest must still be provided (164.524(d)(1))
             raise Invalid(t("full_denial_needs_whole_ground"), fields={"grounds": t("full_denial_needs_whole_ground")})
+        client_harm = "endanger_life" in values["grounds"]
+        if client_harm and ctx.request.jurisdiction == "TX" and not values.get("duration"):
+            raise Invalid(rights.t("needs_duration"), fields={"duration": rights.t("needs_duration")})
+        if client_harm and ctx.request.jurisdiction == "CA" and not values.get("consequences"):
+            raise Invalid(rights.t("needs_consequences"), fields={"consequences": rights.t("needs_consequences")})
         values["reviewable"] = reviewable
+        if len(values["grounds"]) == 1:  # one ground: the item is what was named; several: asked next, one by one
+            values["items"] = [{"what": values["withheld"], "ground": values["grounds"][0]}]
         drafting.check_denial(
             ctx.request, ctx.practice, values, today=ctx.today
         )  # a letter missing a required element is refused here
@@ -188,6 +218,12 @@ class DecisionSteps:
 
     def record_denial_details(self, ctx: Ctx, value: dict[str, Any]) -> list[Effect]:
         return [Effect("update_request", {"denial": value})]
+
+    def refusal_note(self, ctx: Ctx, *, stored: bool = False) -> str | None:
+        """California's note for the chart on a refusal for a risk to the client (Cal. HSC 123115(b)(1))."""
+        if rights.state_rights(ctx.request) != "CA":
+            return None
+        return drafting.draft("refusal_note", ctx.request, ctx.practice, ctx.today, stored=stored, author=ctx.actor)
 
     def ask_denial_letter(self, ctx: Ctx) -> list[Prompt]:
         kind = self.letter_kind(ctx)
@@ -198,6 +234,9 @@ class DecisionSteps:
         if kind == "partial_denial":
             cover = drafting.draft("release_cover", ctx.request, ctx.practice, ctx.today)
             prompts.insert(0, Prompt(kind="notice", text=t("cover_with_partial"), body=cover, header=header(ctx)))
+        note = self.refusal_note(ctx)
+        if note:
+            prompts.insert(0, Prompt(kind="notice", text=rights.t("refusal_note"), body=note, header=header(ctx)))
         return prompts
 
     def record_denial(self, ctx: Ctx, value: str) -> list[Effect]:
@@ -208,9 +247,16 @@ class DecisionSteps:
         effects = [
             Effect(
                 "save_draft",
-                {"kind": kind, "body": drafting.draft(kind, r, ctx.practice, ctx.today), "sent_on": ctx.today},
+                {
+                    "kind": kind,
+                    "body": drafting.draft(kind, r, ctx.practice, ctx.today, stored=True),
+                    "sent_on": ctx.today,
+                },
             )
         ]
+        note = self.refusal_note(ctx, stored=True)
+        if note:
+            effects.append(Effect("save_draft", {"kind": "refusal_note", "body": note, "sent_on": None}))
         fields: dict[str, Any] = {
             "status": "partially_denied" if kind == "partial_denial" else "denied",
             "step": "follow_up",
@@ -221,7 +267,7 @@ class DecisionSteps:
                     "save_draft",
                     {
                         "kind": "release_cover",
-                        "body": drafting.draft("release_cover", r, ctx.practice, ctx.today),
+                        "body": drafting.draft("release_cover", r, ctx.practice, ctx.today, stored=True),
                         "sent_on": ctx.today,
                     },
                 )
@@ -232,7 +278,10 @@ class DecisionSteps:
         return [*effects, Effect("update_request", fields), Effect("post_channel", {"event": "closed"})]
 
     def ask_follow_up(self, ctx: Ctx) -> list[Prompt]:
-        options = choices("outcome", ("waiting", "moved_on", "shared_third_party", "board_complaint"))
+        values: tuple[str, ...] = ("waiting", "moved_on", "shared_third_party", "board_complaint")
+        if rights.state_rights(ctx.request) and not (ctx.request.denial or {}).get("designated"):
+            values = (values[0], "professional_named", *values[1:])  # the state right can be used later too
+        options = choices("outcome", values)
         return [ask(ctx, "choice", t("follow_up", reference=ctx.request.reference), choices=options)]
 
     def read_follow_up(self, ctx: Ctx, raw: Any) -> str:
@@ -242,7 +291,7 @@ class DecisionSteps:
         return value == "waiting"
 
     def record_outcome(self, ctx: Ctx, value: str) -> list[Effect]:
-        if value == "waiting":
+        if value in ("waiting", "professional_named"):
             return []
         return [
             Effect("update_request", {"outcome": value, "status": "closed", "closed_on": ctx.today, "step": "closed"})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bot.answers import read_form, read_form_so_far
+from bot.domain.phi import looks_identifying
 from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import FormField, Prompt
 from flows.steps.common import (
@@ -22,14 +22,6 @@ from flows.steps.common import (
     choices,
     t,
 )
-
-DATE_LIKE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
-NAME_WORD = re.compile(r"\b[A-Z][a-z]{2,}\b")
-
-
-def looks_identifying(label: str) -> bool:
-    """A label that reads like a name, a birth date or an email: with client details off it must not go in chat."""
-    return bool(DATE_LIKE.search(label)) or "@" in label or len(NAME_WORD.findall(label)) >= 2 or "dob" in label.lower()
 
 
 class IntakeSteps:

@@ -10,6 +10,7 @@ from bot.domain.deadlines import is_business_day, last_business_day_before
 from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import Choice, Prompt
 from bot.services import drafting
+from flows.steps import rights
 from flows.steps.common import ask, choices, t
 
 LATE_TARGET_DAYS = 7
@@ -48,10 +49,14 @@ class TimeframeSteps:
     def chose_extension(self, ctx: Ctx, value: Any) -> bool:
         return value == "extension"
 
+    def open_day(self, ctx: Ctx, day: date) -> bool:
+        """The practice is open: a weekday, not a holiday, not one of its own closed days (for its target only)."""
+        return is_business_day(day, ctx.request.jurisdiction) and day not in ctx.practice.closed_days
+
     def suggested_target(self, ctx: Ctx) -> date:
         due = ctx.request.effective_due
         target = due - timedelta(days=3)
-        while target.weekday() >= 5:
+        while not self.open_day(ctx, target) and target > ctx.today:
             target -= timedelta(days=1)
         return min(max(target, ctx.today), self.latest_target(ctx))
 
@@ -67,7 +72,10 @@ class TimeframeSteps:
 
     def read_target(self, ctx: Ctx, raw: Any) -> date:
         earliest = ctx.today if ctx.today > ctx.request.effective_due else ctx.request.received_on
-        return read_date(raw, not_before=earliest, not_after=self.latest_target(ctx), what=t("w_target"))
+        day = read_date(raw, not_before=earliest, not_after=self.latest_target(ctx), what=t("w_target"))
+        if day in ctx.practice.closed_days:
+            raise Invalid(rights.t("target_closed", day=day))
+        return day
 
     def after_target(self, ctx: Ctx, value: Any) -> str:
         return ctx.state.answers.get("return_to") or "review"
@@ -75,10 +83,20 @@ class TimeframeSteps:
     def record_target(self, ctx: Ctx, value: date) -> list[Effect]:
         return [Effect("update_request", {"target_on": value, "status": "in_review", "step": "review"})]
 
+    def ca_summary_extension(self, ctx: Ctx) -> bool:
+        """Cal. HSC 123130(a): only a record of extraordinary length or a recent discharge may delay a summary."""
+        return (ctx.request.deadline or {}).get("extension_rule") == "ca_summary"
+
     def ask_extension_reason(self, ctx: Ctx) -> list[Prompt]:
+        if self.ca_summary_extension(ctx):
+            reasons = rights.options("ca_reason", ("extraordinary_length", "recent_discharge", "back"))
+            return [ask(ctx, "choice", rights.t("ca_extension_reason", due=ctx.request.due_on), choices=reasons)]
         return [ask(ctx, "text", t("extension_reason", due=ctx.request.due_on), max_length=500)]
 
     def read_reason(self, ctx: Ctx, raw: Any) -> str:
+        if self.ca_summary_extension(ctx):
+            reason = read_choice(raw, self.ask_extension_reason(ctx)[0].choices)
+            return "dropped" if reason == "back" else reason
         reason = read_text(raw, max_length=500)
         # "back" or "never mind" is not a reason the client should read: it drops the extension
         return "dropped" if reason.lower().strip(" .!") in DROP_WORDS else reason
@@ -136,7 +154,7 @@ class TimeframeSteps:
         if value != "sent":
             return []
         extra = self.extension_context(ctx)
-        body = drafting.draft("extension_notice", ctx.request, ctx.practice, ctx.today, **extra)
+        body = drafting.draft("extension_notice", ctx.request, ctx.practice, ctx.today, stored=True, **extra)
         return [
             Effect("save_draft", {"kind": "extension_notice", "body": body, "sent_on": ctx.today}),
             Effect(

@@ -63,7 +63,7 @@ class ServerThread:
 
     def start(self) -> int:
         self._thread.start()
-        return asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        return asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(60)  # slow under a loaded CI
 
     async def _start(self) -> int:
         self._runner = web.AppRunner(self.app, access_log=None)
@@ -75,7 +75,7 @@ class ServerThread:
 
     def stop(self) -> None:
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
 
@@ -90,6 +90,11 @@ class FakeSlackAPI:
         self.calls: list[Call] = []
         self.counts: Counter[str] = Counter()
         self.socket_url: str | None = None  # what apps.connections.open hands out
+        # what conversations.info/list and users.info know: channels by id; users not listed here all exist
+        self.channels: dict[str, dict[str, Any]] = {
+            "C_RECORDS": {"id": "C_RECORDS", "name": "records", "is_member": True}
+        }
+        self.unknown_users: set[str] = set()
         self.record = record
         self._failures: dict[str, list[_Failure]] = {}
         self._lock = threading.Lock()
@@ -138,6 +143,10 @@ class FakeSlackAPI:
         with self._lock:
             failure = _Failure(status, error, retry_after, times, delay, text_body, where)
             self._failures.setdefault(method, []).append(failure)
+
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._failures.clear()
 
     def delivered(self, method: str = "chat.postMessage") -> list[Call]:
         """The calls to method that Slack would have carried out (answered ok)."""
@@ -243,7 +252,14 @@ class FakeSlackAPI:
             return ok | {"channel": {"id": "D" + users.removeprefix("U")}}
         if method == "users.info":
             user = args.get("user", "")
+            if user in self.unknown_users:
+                return {"ok": False, "error": "user_not_found"}
             return ok | {"user": {"id": user, "team_id": TEAM_ID, "name": user.lower(), "is_bot": False}}
+        if method == "conversations.info":
+            channel = self.channels.get(args.get("channel", ""))
+            return ok | {"channel": channel} if channel else {"ok": False, "error": "channel_not_found"}
+        if method == "conversations.list":
+            return ok | {"channels": list(self.channels.values()), "response_metadata": {"next_cursor": ""}}
         if method == "apps.connections.open":
             if not self.socket_url:
                 return {"ok": False, "error": "socket_mode_not_enabled"}

@@ -30,9 +30,10 @@ from bot.adapters.slack.ids import (
     block_id,
     ref_of,
 )
+from bot.adapters.slack.inbound import payload_problem
 from bot.config import PracticeSettings
 from bot.prompts import Answer, Origin, Prompt, Reply
-from bot.refs import RunRef, parse_resume
+from bot.refs import RunRef
 from bot.text import say
 
 log = logging.getLogger("records_bot.slack")
@@ -280,8 +281,8 @@ class SlackAdapter:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
-        if action_of(action.get("action_id", "")) is Action.check:
-            return  # a tick in a checklist: Slack keeps it in the message state until Done
+        if action_of(action.get("action_id", "")) is Action.check or payload_problem(body):
+            return  # a tick in a checklist: Slack keeps it in the message state until Done (or nobody clicked)
         self.spawn(self.handle_action(body, action))
 
     async def handle_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -303,12 +304,6 @@ class SlackAdapter:
                 return
             value, label = read_action(act, action, body, ref)
             key = f"{container.get('message_ts') or container.get('view_id')}:{action['action_id']}:{action.get('action_ts')}"
-            resumed = parse_resume(ref)
-            if resumed:  # "next action" on the Home tab: pick the run up in the DM
-                origin = Origin("slack", user, hold_form=bool(trigger))
-                reply = await self._run(self.conversation.command, origin, f"resume {resumed}", inbound_key=key)
-                await self._show_reply(user, channel, reply, trigger)
-                return
             message = None
             if container.get("type") == "message" and container.get("message_ts") and channel:
                 shown = body.get("message") or {}

@@ -253,9 +253,14 @@ def checklist_blocks(prompt: Prompt, ref: str) -> list[Block]:
     return blocks
 
 
+def notification(text: str) -> str:
+    """A message's `text` (the notification, and what clients without blocks show), escaped like its blocks."""
+    return re.sub(r"&[a-z]{0,3}…$", "…", clip(escape(text), FALLBACK_TEXT))  # never half an entity at the cut
+
+
 def fallback_text(prompt: Prompt) -> str:
     """The notification text of a message: the question itself, short."""
-    return clip(prompt.text or prompt.header or say("slack.fallback_question"), FALLBACK_TEXT)
+    return notification(prompt.text or prompt.header or say("slack.fallback_question"))
 
 
 def paginate(blocks: list[Block], text: str, limit: int = MESSAGE_BLOCKS) -> list[Message]:
@@ -287,7 +292,7 @@ def render_done(prompt: Prompt, value: Any) -> Message:
     else:
         text = say("slack.done_step", question=question, answer=escape(clip(answer_label(prompt, value), 1500)))
     return {
-        "text": clip(prompt.text or say("slack.fallback_question"), FALLBACK_TEXT),
+        "text": notification(prompt.text or say("slack.fallback_question")),
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}}],
     }
 
@@ -295,7 +300,7 @@ def render_done(prompt: Prompt, value: Any) -> Message:
 def render_header(header: str) -> Message:
     """The message at the top of a run's DM: reference, deadline, days left, step."""
     return {
-        "text": clip(header, FALLBACK_TEXT),
+        "text": notification(header),
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": clip(mrkdwn(header), SECTION_TEXT)}}],
     }
 

@@ -50,12 +50,14 @@ class TerminalChat:
         stdin: IO[str] = sys.stdin,
         stdout: IO[str] = sys.stdout,
         sweep: Callable[[Callable[[Outbound], None]], Any] | None = None,
+        send_now: Callable[[], list[str]] | None = None,
     ):
         self.conversation = conversation
         self.actor = actor
         self.stdin = stdin
         self.stdout = stdout
         self.sweep = sweep
+        self.send_now = send_now  # sends what a reply queued (emails) and says what did not go
         self.last_sweep = 0.0
         self.interactive = stdin.isatty()
 
@@ -143,6 +145,9 @@ class TerminalChat:
         while True:
             for message in reply.outbound:
                 self.deliver(message)
+            if reply.queued and self.send_now is not None:
+                for problem in self.send_now():
+                    self.say(problem)
             question = None
             for prompt in reply.prompts:
                 if prompt.expects_answer and prompt.kind != "form" or prompt.kind != "form":

@@ -30,7 +30,8 @@ def ladder(request: RecordsRequest, practice: PracticeSettings) -> list[dict[str
         due = request.effective_due
         if request.acknowledged_on is None:
             # not before the day after the request was entered: the person is on that step right now
-            entered = as_utc(request.created_at).astimezone(tz).date() if request.created_at else request.received_on
+            created = getattr(request, "created_at", None)
+            entered = as_utc(created).astimezone(tz).date() if created else request.received_on
             day = max(request.received_on + timedelta(days=sched.acknowledge_after_days), entered + timedelta(days=1))
             add("ack", f"{rid}:ack", day)
         for n in sched.before_deadline_days:
@@ -130,6 +131,7 @@ def retire_stale(session: Session, request: RecordsRequest) -> None:
         for_due = (row.payload or {}).get("for_due")
         stale = (
             (finished and row.kind != "followup")
+            or request.status in ("cancelled", "closed")  # a closed request keeps no follow-up either
             or (row.kind == "ack" and request.acknowledged_on is not None)
             or (row.kind in ("before", "overdue") and for_due not in (None, due))
             or (row.kind == "extension" and (for_due not in (None, original) or not extension_allowed(request)))
