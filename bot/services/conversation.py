@@ -529,7 +529,8 @@ class Conversation(Fixes):
 
     def _status_text(self, session: Session, request: RecordsRequest) -> str:
         owner = session.get(Member, request.owner_id) if request.owner_id else None
-        return say("status", request=request, today=self.today(), owner=owner.name if owner else "")
+        asked = consults.states(session, request)  # each consult as it stands now: answered (with the note) or waiting
+        return say("status", request=request, today=self.today(), owner=owner.name if owner else "", consults=asked)
 
     def _ctx(self, session: Session, run: FlowRun, actor: str) -> Ctx:
         request = session.get(RecordsRequest, run.request_id) if run.request_id else None

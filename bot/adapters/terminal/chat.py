@@ -11,6 +11,7 @@ from typing import IO, Any
 from bot.answers import read_field
 from bot.engine import Invalid
 from bot.prompts import Answer, FormField, Outbound, Prompt, Reply
+from bot.refs import parse_consult
 from bot.services.conversation import Conversation
 from bot.text import say
 
@@ -181,6 +182,8 @@ class TerminalChat:
     def ask(self, prompt: Prompt) -> Any:
         if prompt.kind == "form":
             return self.ask_form(prompt)
+        if parse_consult(prompt.ref) is not None:  # a consult card: the answer, then the note that goes with it
+            return self.ask_consult(prompt)
         line = self.read_line(prompt.kind, in_question=True)
         if line.strip().lower() in BACK and prompt.kind != "text":
             self.handle(self.conversation.back(self.actor, prompt.ref))
@@ -191,6 +194,19 @@ class TerminalChat:
         if prompt.kind == "checklist" and line.strip().lower() == "all":
             return [c.value for c in prompt.choices]
         return line
+
+    def ask_consult(self, prompt: Prompt) -> dict[str, str]:
+        line = self.read_line(prompt.kind, in_question=True)
+        self.check_command(line, prompt)
+        if ":" in line:  # "1: happy to look on Thursday", all on one line
+            answer, note = (part.strip() for part in line.split(":", 1))
+            return {"answer": answer, "note": note}
+        note = ""
+        while not note.strip():  # every answer carries a few words for the person who asked
+            self.say(say("consults.note_prompt"))
+            note = self.read_line("note", in_question=True)
+            self.check_command(note, prompt)
+        return {"answer": line.strip(), "note": note.strip()}
 
     def ask_form(self, prompt: Prompt) -> dict[str, Any]:
         """A form, one field at a time, each checked as it is typed; then the whole form is sent.
