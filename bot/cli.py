@@ -1,10 +1,10 @@
-"""Command-line entry point: records-bot (init, chat, serve, doctor, deadline, db, audit, export, reminders)."""
+"""Command-line entry point: records-bot (init, chat, serve, doctor, deadline, db, audit, export, report, reminders)."""
 
 from __future__ import annotations
 
 import typer
 
-from bot.commands import audit, chat, db, deadline, doctor, export, init, reminders, serve
+from bot.commands import audit, chat, db, deadline, doctor, export, init, reminders, report, serve
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -20,7 +20,7 @@ def _root() -> None:
     """records-bot: walks a therapy practice through client records requests."""
 
 
-for command_module in (init, chat, serve, doctor, deadline, db, audit, export, reminders):
+for command_module in (init, chat, serve, doctor, deadline, db, audit, export, report, reminders):
     command_module.register(app)
 
 

@@ -25,6 +25,7 @@ from bot.refs import REFERENCE, RunRef, parse_consult, parse_edit, parse_offer, 
 from bot.services import audit, consults, practice_file, requests
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
 from bot.services.fixes import Fixes
+from bot.services.oversight_commands import OversightCommands
 from bot.services.reminders import plan_reminders
 from bot.store import (
     Consult,
@@ -56,7 +57,7 @@ PLATFORM_ID = {"slack": "slack_user_id", "teams": "teams_user_id"}
 Actor = str | Origin  # a member's name (the terminal) or where a chat platform says they are
 
 
-class Conversation(Fixes):
+class Conversation(Fixes, OversightCommands):
     """The platform-neutral conversation: adapters turn platform events into these calls and render the replies."""
 
     def __init__(
@@ -163,7 +164,9 @@ class Conversation(Fixes):
                 return Reply(
                     prompts=[self._notice(say("settings", practice=self.practice) if allowed else say("admins_only"))]
                 )
-            if verb not in ("status", "resume", "cancel", "extend", "edit"):
+            if verb == "find":
+                return self.find_reply(session, member, text.strip().partition(" ")[2])
+            if verb not in ("status", "resume", "cancel", "extend", "edit", "reassign"):
                 return Reply(prompts=[self._notice(say("unknown_command", given=verb))])
             ref = REFERENCE.search(text)
             if not ref:
@@ -182,6 +185,8 @@ class Conversation(Fixes):
                 return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
             if verb == "edit":
                 reply = self.edit(session, member, request, text[ref.end() :])
+            elif verb == "reassign":
+                reply = self.reassign_reply(session, member, request, text[ref.end() :])
             elif verb == "extend":
                 reply = self._extend(session, request, member)
             else:
@@ -525,7 +530,7 @@ class Conversation(Fixes):
         )
 
     def _list_text(self, session: Session, member: Member) -> str:
-        return say("list", requests=requests.open_requests(session, member.id), today=self.today())
+        return self.list_text(session, member)  # supervisors and admins see the whole practice
 
     def _status_text(self, session: Session, request: RecordsRequest) -> str:
         owner = session.get(Member, request.owner_id) if request.owner_id else None
