@@ -89,3 +89,28 @@ def test_records_bot_report_counts_without_client_details(tmp_path):
     assert "AB-17" not in done.stdout and "RR-2026" not in done.stdout
     text = run_cli(tmp_path, db_url, "report")
     assert "This year (" in text.stdout and "Open now: 2 (acknowledge: 2)" in text.stdout
+
+
+def test_the_case_file_speaks_plain_words_and_shows_the_complaint(tmp_path):
+    from bot.services.export import export_case_file
+
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex, requester_type="parent_of_minor")
+    alex.answers("representative")  # the parent acts for the client here
+    for answer in ("sent_today", "on_track", "2026-11-20"):
+        alex.answers(answer)
+    alex.answers(alex.question.choices and [c.value for c in alex.question.choices])
+    for answer in (NOTHING_FOUND, "none", "release"):
+        alex.answers(answer)
+    alex.answers({"released_on": "", "method": "", "included": "Progress notes", "fee": ""})
+    alex.answers("sent")
+    alex.answers("board_complaint")
+    with session_scope(conversation.engine) as session:
+        md, _ = export_case_file(session, "RR-2026-0001", tmp_path / "out", fernet=None, tz=conversation.practice.tz)
+    text = md.read_text()
+    assert "| Requester | A parent of a minor client |" in text
+    assert "Who asked: — → A parent of a minor client" in text and "Step: review → consult" in text
+    assert "| Status | under a licensing-board or HHS complaint" in text
+    for field_id in ("parent_of_minor", "requester_type", "release_cover", "access_type", "True", "False"):
+        assert field_id not in text, field_id
