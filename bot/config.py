@@ -194,6 +194,11 @@ class PracticeSettings(BaseModel):
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise ValueError(say("settings.duplicate_members", names=sorted(dupes)))
+        for field in ("slack_user_id", "teams_user_id"):  # one chat account is one person
+            ids = [getattr(m, field) for m in self.members if getattr(m, field)]
+            shared = sorted({i for i in ids if ids.count(i) > 1})
+            if shared:
+                raise ValueError(say("settings.duplicate_accounts", field=field, ids=shared))
         unknown = [n for n in self.consult_colleagues if n not in names]
         if unknown:
             raise ValueError(say("settings.unknown_colleagues", names=unknown))

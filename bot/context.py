@@ -21,41 +21,60 @@ class AppContext:
     engine: Engine
 
 
+PLATFORM_IDS = ("slack_user_id", "teams_user_id")
+
+
 def sync_members(engine: Engine, practice: PracticeSettings) -> None:
-    """Mirror the practice file's members into the members table (the file is the source of truth)."""
+    """Mirror the practice file's members into the members table (the file is the source of truth).
+
+    A member is who their chat account is: matched by platform id first (so a renamed member keeps their requests,
+    runs and reminders, and two members swapping names keep their own), then by name for members with no account
+    matched. Names are freed before they are given out, so renames in a chain or a swap all land.
+    """
     with session_scope(engine) as session:
         rows = list(session.exec(select(Member)).all())
-        existing = {m.name: m for m in rows}
-        by_platform = {(f, getattr(m, f)): m for m in rows for f in ("slack_user_id", "teams_user_id") if getattr(m, f)}
-        renamed = []
-        for configured in practice.members:
-            # a member is who their chat account is: renamed in practice.toml, they keep their requests and runs
-            row = next(
-                (
-                    by_platform[(f, getattr(configured, f))]
-                    for f in ("slack_user_id", "teams_user_id")
-                    if getattr(configured, f) and (f, getattr(configured, f)) in by_platform
-                ),
-                None,
+        by_platform = {(f, getattr(m, f)): m for m in rows for f in PLATFORM_IDS if getattr(m, f)}
+        by_name = {m.name: m for m in rows}
+        matched: dict[int, Member] = {}
+        taken: set[int | None] = set()
+        for index, configured in enumerate(practice.members):
+            for field in PLATFORM_IDS:
+                value = getattr(configured, field)
+                row = by_platform.get((field, value)) if value else None
+                if row is not None and row.id not in taken:
+                    matched[index] = row
+                    taken.add(row.id)
+                    break
+        for index, configured in enumerate(practice.members):
+            row = by_name.get(configured.name)
+            # the same name with another chat account is another person (someone new took a former member's name)
+            same_person = row is not None and all(
+                not getattr(row, f) or not getattr(configured, f) or getattr(row, f) == getattr(configured, f)
+                for f in PLATFORM_IDS
             )
-            if row is not None and row.name != configured.name and configured.name not in existing:
-                existing.pop(row.name, None)
-                renamed.append((row, configured.name))
-                row.name = "~" + row.name[:78]  # out of the way of the unique name until every rename is known
-                session.add(row)
-                session.flush()
+            if index not in matched and same_person and row is not None and row.id not in taken:
+                matched[index] = row
+                taken.add(row.id)
+        needed = {m.name for m in practice.members}
+        used_ids = {(f, getattr(m, f)) for m in practice.members for f in PLATFORM_IDS if getattr(m, f)}
+        for row in rows:
+            if row.id in taken:
+                row.name = f"~{row.id}"  # out of the way until every name is given out
             else:
-                row = existing.pop(configured.name, None) or Member(name=configured.name)
-            for field in ("role", "licensed", "slack_user_id", "teams_user_id", "email"):
+                row.active = False
+                if row.name in needed:  # a former member's name now belongs to someone else
+                    row.name = f"{row.name} (former #{row.id})"[:80]
+                for field in PLATFORM_IDS:
+                    if (field, getattr(row, field)) in used_ids:
+                        setattr(row, field, None)
+            session.add(row)
+        session.flush()
+        for index, configured in enumerate(practice.members):
+            row = matched.get(index) or Member(name=configured.name)
+            row.name = configured.name
+            for field in ("role", "licensed", *PLATFORM_IDS, "email"):
                 setattr(row, field, getattr(configured, field))
             row.active = True
-            session.add(row)
-        for gone in existing.values():
-            if gone not in (r for r, _ in renamed):
-                gone.active = False
-                session.add(gone)
-        for row, name in renamed:
-            row.name = name
             session.add(row)
 
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
@@ -41,13 +42,20 @@ def make_conversation(ctx: AppContext) -> Any:
 def build_app(ctx: AppContext, *, conversation: Any | None = None, **adapter_options: Any) -> web.Application:
     """The whole service as one aiohttp application (run it with web.run_app or an AppRunner)."""
     conversation = conversation if conversation is not None else make_conversation(ctx)
+    # SQLite takes one writer at a time: one thread does every write (adapters and sender), in arrival order
+    sqlite = ctx.engine.dialect.name == "sqlite"
+    db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writes") if sqlite else None
+    if db_executor is not None:
+        adapter_options.setdefault("db_executor", db_executor)
     platforms: list[PlatformAdapter] = create_adapters(ctx, conversation, **adapter_options)
     if not platforms:
         raise NoPlatform("no chat platform is configured")
     router = Router(ctx.practice, tuple(p.platform for p in platforms))
     conversation.router = router  # what the core writes goes to exactly the platforms this process serves
     transports = {p.platform: p.transport for p in platforms} | email_transports(ctx.env)
-    sender = OutboxSender(ctx.engine, router, transports, worker=default_worker(), poll_interval=1.0)
+    sender = OutboxSender(
+        ctx.engine, router, transports, worker=default_worker(), poll_interval=1.0, db_executor=db_executor
+    )
     web_app = web.Application()
     web_app[PLATFORMS] = platforms
     web_app[SENDER] = sender
@@ -67,6 +75,7 @@ def build_app(ctx: AppContext, *, conversation: Any | None = None, **adapter_opt
     web_app.router.add_get("/healthz", healthz)
 
     async def start_background(app: web.Application) -> None:
+        await asyncio.to_thread(warm_up, ctx)
         for platform in platforms:
             await platform.start()
         app[TASKS] = [
@@ -83,6 +92,8 @@ def build_app(ctx: AppContext, *, conversation: Any | None = None, **adapter_opt
             await platform.stop()  # finish what was acked: its messages are rows by now
         with contextlib.suppress(Exception):
             await asyncio.wait_for(sender.drain(timeout=5), timeout=6)  # what is left goes out after a restart
+        with contextlib.suppress(Exception):
+            await sender.release_mine()  # and is not held back by this process's claims
 
     web_app.on_startup.append(start_background)
     web_app.on_cleanup.append(stop_background)
@@ -94,6 +105,19 @@ async def settle(web_app: web.Application, timeout: float = 10.0) -> None:
     for platform in web_app[PLATFORMS]:
         await platform.adapter.drain(timeout)  # type: ignore[attr-defined]
     await web_app[SENDER].drain(timeout)  # type: ignore[attr-defined]
+
+
+def warm_up(ctx: AppContext) -> None:
+    """Do the first-time work before the first person waits on it: compile every template, load the holiday
+    calendars the practice's deadlines use, open a database connection (the first intake took half a second)."""
+    from bot.domain.deadlines import due_dates
+    from bot.store import utcnow
+    from bot.text import precompile
+
+    precompile()
+    for access in ("copy", "inspect", "summary"):
+        due_dates(utcnow().date(), ctx.practice.jurisdiction, access)
+    _ping_database(ctx)
 
 
 def _ping_database(ctx: AppContext) -> None:

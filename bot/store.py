@@ -216,7 +216,10 @@ class OutboxMessage(SQLModel, table=True):
     """Something the bot must say, written with the change that causes it; claimed by one sender, sent once."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due_at", "status", "due_at"),
+        Index("ix_outbox_destination", "platform", "destination", "status"),  # "anything older still waiting?"
+    )
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
     due_at: datetime = Field(default_factory=utcnow)
@@ -233,6 +236,7 @@ class OutboxMessage(SQLModel, table=True):
     request_id: int | None = Field(default=None, foreign_key="records_requests.id", index=True)
     payload: dict[str, Any] = _json()
     dedupe_key: str | None = Field(default=None, unique=True, max_length=200)
+    held: bool = False  # a form the adapter shows itself (a modal); sent as a message only if it can't
     sent_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=500)
     result: dict[str, Any] = _json()

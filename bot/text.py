@@ -28,6 +28,7 @@ def environment(practice_dir: str | None = None) -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates are read once: no file-time check on every message
     )
     env.filters["longdate"] = lambda d: f"{d:%B} {d.day}, {d:%Y}" if d else ""
     env.filters["money"] = lambda cents: f"${cents / 100:,.2f}"
@@ -58,3 +59,10 @@ def say(key: str, **context: Any) -> str:
     if macro is None:
         raise KeyError(f"templates/{template} has no message named {name!r}")
     return str(macro(**context)).strip()
+
+
+def precompile() -> None:
+    """Compile every template now (start-up), not when the first person needs one."""
+    env = environment(_practice_dir)
+    for name in env.list_templates(filter_func=lambda n: n.endswith(".j2")):
+        env.get_template(name)

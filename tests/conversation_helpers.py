@@ -33,11 +33,11 @@ def make_practice(**overrides: Any) -> PracticeSettings:
     return PracticeSettings.model_validate({**PRACTICE, **overrides})
 
 
-def open_conversation(tmp_path: Path, today: date, **overrides: Any) -> Conversation:
+def open_conversation(tmp_path: Path, today: date, *, db_url: str | None = None, **overrides: Any) -> Conversation:
     from bot.context import sync_members
 
     practice = make_practice(**overrides)
-    engine = open_database(f"sqlite:///{tmp_path / 'records.db'}", auto_upgrade=True)
+    engine = open_database(db_url or f"sqlite:///{tmp_path / 'records.db'}", auto_upgrade=True)
     sync_members(engine, practice)
     return Conversation(engine, practice, today=lambda: today)
 

@@ -147,12 +147,12 @@ def test_messages_queued_by_one_process_are_sent_by_another(bot: Bot):
     # due an hour from now, claimed "then": this process's own sender (polling every second) never races for them
     later = utcnow() + timedelta(hours=1)
     with Session(bot.ctx.engine) as session:
-        for n in range(20):
+        for n in range(20):  # on a platform this test's own server doesn't send, so only the two "hosts" claim
             outbox.enqueue(
                 session,
-                platform="slack",
+                platform="elsewhere",
                 destination_kind="channel",
-                destination="C_RECORDS",
+                destination=f"C_{n}",
                 purpose="channel",
                 extra={"n": n},
                 due_at=later,
@@ -177,3 +177,135 @@ def test_a_request_is_kept_when_slack_is_down_for_everything(bot: Bot):
         assert len(session.exec(select(RecordsRequest)).all()) == 1
     assert len(dm_steps(bot)) == 1 and len(channel_posts(bot)) == 1 and nothing_left(bot)
     assert time.monotonic() - started < 15
+
+
+def test_two_senders_on_one_database_send_each_message_once(tmp_path, any_db_url):
+    """Two `serve` processes' senders racing over one outbox (SQLite file or PostgreSQL): each row goes out once."""
+    import asyncio
+    import threading
+
+    from bot.config import PracticeSettings
+    from bot.db import open_database
+    from bot.delivery import outbox
+    from bot.delivery.routing import Router
+    from bot.delivery.sender import OutboxSender
+
+    engine = open_database(any_db_url, auto_upgrade=True)
+    with Session(engine) as session:
+        for n in range(120):
+            outbox.enqueue(
+                session,
+                platform="slack",
+                destination_kind="channel",
+                destination=f"C{n % 15}",
+                purpose="channel",
+                extra={"n": n},
+            )
+        session.commit()
+
+    sent: list[int] = []
+    lock = threading.Lock()
+
+    class Recording:
+        platform = "slack"
+
+        async def send(self, row: OutboxMessage) -> dict[str, Any]:
+            await asyncio.sleep(0.002)
+            with lock:
+                sent.append(row.payload["n"])
+            return {}
+
+    router = Router(PracticeSettings(), ("slack",))
+
+    def run(worker: str) -> None:
+        sender = OutboxSender(engine, router, {"slack": Recording()}, worker=worker)
+        asyncio.run(sender.drain(timeout=30))
+
+    threads = [threading.Thread(target=run, args=(f"host-{n}:{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(sent) == list(range(120)), "every message once, none twice"
+    engine.dispose()
+
+
+def test_a_retried_message_keeps_its_place_before_later_ones_to_the_same_person(tmp_path, any_db_url):
+    """Step 1 fails once (Slack 5xx, or a 429 waiting Retry-After): steps 2 and 3 wait behind it, whoever sends."""
+    import asyncio
+
+    from bot.config import PracticeSettings
+    from bot.db import open_database
+    from bot.delivery import outbox
+    from bot.delivery.routing import Router
+    from bot.delivery.sender import DeliveryFailed, OutboxSender
+
+    engine = open_database(any_db_url, auto_upgrade=True)
+    with Session(engine) as session:
+        for n in (1, 2, 3):
+            outbox.enqueue(
+                session, platform="slack", destination_kind="member", destination="U1", purpose="step", extra={"n": n}
+            )
+        outbox.enqueue(
+            session, platform="slack", destination_kind="member", destination="U2", purpose="step", extra={"n": 9}
+        )
+        session.commit()
+    delivered: list[int] = []
+    failed_once: set[int] = set()
+
+    class FlakyFirst:
+        platform = "slack"
+
+        async def send(self, row: OutboxMessage) -> dict[str, Any]:
+            n = row.payload["n"]
+            if n == 1 and n not in failed_once:
+                failed_once.add(n)
+                raise DeliveryFailed("ratelimited", retry_after=0.3)
+            delivered.append(n)
+            return {}
+
+    router = Router(PracticeSettings(), ("slack",))
+    first = OutboxSender(engine, router, {"slack": FlakyFirst()}, worker="a:1")
+    second = OutboxSender(engine, router, {"slack": FlakyFirst()}, worker="b:2")
+
+    async def both() -> None:
+        await first.send_due()
+        await second.send_due()  # another process: it must not jump ahead of the retry either
+        await first.drain(timeout=10)
+
+    asyncio.run(both())
+    assert delivered.index(9) < delivered.index(2), "another person's message did not wait"
+    assert [n for n in delivered if n != 9] == [1, 2, 3]
+    engine.dispose()
+
+
+def test_a_tick_that_can_never_be_shown_is_given_up_without_a_notice(bot: Bot):
+    submit_intake(bot, open_intake(bot))
+    ts, actions, text = step_message(bot)
+    bot.fake.fail_next("chat.update", error="message_not_found")
+    button = actions["elements"][0]
+    bot.send(
+        block_action(
+            block_id=actions["block_id"],
+            action_id=button["action_id"],
+            value=button["value"],
+            message_ts=ts,
+            message_text=text,
+        )
+    )
+    bot.settle()
+    with Session(bot.ctx.engine) as session:
+        ticks = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "update")).all()
+        notices = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "problem")).all()
+    assert [t.status for t in ticks] == ["failed"] and notices == []
+    assert nothing_left(bot)
+
+
+def test_a_step_slack_posted_but_answered_too_late_for_is_not_posted_twice(bot: Bot):
+    modal = open_intake(bot)
+    # Slack posts the step but its answer comes after the client's 1 s timeout: the bot can't know it worked
+    bot.fake.fail_next("chat.postMessage", status=200, delay=1.5, where={"channel": "D_CLIN"})
+    submit_intake(bot, modal)
+    assert len(dm_steps(bot)) == 1, "the retry found the step already in the DM by its metadata"
+    assert bot.fake.calls_to("conversations.history"), "it looked before posting again"
+    assert nothing_left(bot)

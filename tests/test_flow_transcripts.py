@@ -5,7 +5,7 @@ from datetime import date
 from sqlmodel import select
 
 from bot.services.audit import verify
-from bot.store import AuditEvent, ChecklistItem, Consult, Draft, FlowRun, RecordsRequest, session_scope
+from bot.store import AuditEvent, ChecklistItem, Consult, Draft, FlowRun, Member, RecordsRequest, session_scope
 from tests.conversation_helpers import INTAKE, Person, open_conversation
 
 TODAY = date(2026, 11, 5)
@@ -24,8 +24,9 @@ def start_request(alex: Person, **intake) -> None:
     alex.answers({**INTAKE, **intake})
 
 
-def test_individual_request_from_intake_to_follow_up(tmp_path):
-    conversation = open_conversation(tmp_path, TODAY)
+def test_individual_request_from_intake_to_follow_up(tmp_path, any_db_url):
+    """The whole walk, on SQLite and (with TEST_DATABASE_URL) on PostgreSQL."""
+    conversation = open_conversation(tmp_path, TODAY, db_url=any_db_url)
     alex = Person(conversation, "Alex")
 
     alex.types("/records-request")
@@ -86,6 +87,7 @@ def test_individual_request_from_intake_to_follow_up(tmp_path):
         assert verify(session).ok
         assert session.exec(select(AuditEvent)).all()
         assert session.exec(select(FlowRun)).one().status == "done"
+    conversation.engine.dispose()
 
 
 def test_couples_request_with_a_partner_not_yet_consenting_ends_in_partial_denial(tmp_path):
@@ -481,7 +483,7 @@ def test_no_answer_to_a_consult_offers_to_ask_someone_else(tmp_path):
         assert session.exec(select(Consult)).one().status == "withdrawn"
 
 
-def test_a_supervisor_can_step_in_and_channel_posts_still_name_the_owner(tmp_path):
+def test_a_supervisor_steps_in_the_owner_gets_the_next_step_and_can_take_the_request_over(tmp_path):
     conversation = open_conversation(tmp_path, TODAY)
     alex, dana, sam = Person(conversation, "Alex"), Person(conversation, "Dana"), Person(conversation, "Sam")
     start_request(alex)
@@ -490,12 +492,21 @@ def test_a_supervisor_can_step_in_and_channel_posts_still_name_the_owner(tmp_pat
     dana.types("resume RR-2026-0001")
     assert dana.step == "acknowledge"
     dana.answers("sent_today")
+    dana.sees("The next step of RR-2026-0001 went to Alex", "take RR-2026-0001")
+    (to_alex,) = [m for m in dana.reply.outbound if m.target == "Alex"]
+    assert "Dana stepped in on RR-2026-0001" in to_alex.prompts[0].text and to_alex.prompts[-1].expects_answer
+    dana.types("take RR-2026-0001")
+    dana.sees("RR-2026-0001 is yours now")
+    assert dana.step == "timeframe"
+    assert [m.target for m in dana.reply.outbound] == ["Alex"], "Alex is told the request moved to Dana"
     dana.answers("extension")
     dana.answers("Records archived offsite")
     dana.answers("2026-12-20")
     dana.answers("sent")
     posts = [m.prompts[0].text for m in dana.reply.outbound if m.target_kind == "channel"]
-    assert posts and "@Alex" in posts[0] and "Dana" not in posts[0]
+    assert posts and "@Dana" in posts[0], "the channel names the owner, now Dana"
+    alex.types("list")
+    alex.sees("You have no open records requests")
 
 
 def test_separately_kept_psychotherapy_notes_never_make_a_full_denial(tmp_path):
@@ -825,3 +836,28 @@ def test_a_solo_practice_is_offered_only_the_consults_it_can_make(tmp_path):
     for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW, NOTHING_FOUND):
         alex.answers(answer)
     assert [c.value for c in alex.question.choices] == ["insurance", "none"]
+
+
+def test_the_step_handed_back_to_the_owner_is_built_for_the_owner_and_take_moves_the_consults(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex, dana = Person(conversation, "Alex"), Person(conversation, "Dana")
+    start_request(alex)
+    for answer in ("sent_today", "on_track", "2026-11-20", ALL_REVIEW):
+        alex.answers(answer)
+    dana.types("resume RR-2026-0001")
+    dana.answers(NOTHING_FOUND)  # Dana steps in: the consult step goes to Alex
+    (to_alex,) = [m for m in dana.reply.outbound if m.target == "Alex"]
+    (run_id,) = conversation.open_runs("Alex")
+    as_alex_sees_it = [p for p in conversation.current(run_id, "Alex").prompts if p.expects_answer]
+    assert list(to_alex.prompts[1:]) == as_alex_sees_it, "whom to consult is worked out for Alex, not for Dana"
+
+    alex.reply = conversation.current(run_id, "Alex")
+    alex.answers("colleague")
+    alex.answers("Sam")
+    alex.answers("Is the 2019 intake part of the designated record set?")
+    dana.types("take RR-2026-0001")
+    dana.sees("RR-2026-0001 is yours now")
+    with session_scope(conversation.engine) as session:
+        consult = session.exec(select(Consult)).one()
+        dana_id = session.exec(select(Member.id).where(Member.name == "Dana")).one()
+        assert consult.asked_by_id == dana_id, "the waiting consult answers to the new owner"

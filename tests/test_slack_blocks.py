@@ -182,3 +182,13 @@ def test_the_home_tab_is_cut_to_one_hundred_blocks():
     view = blocks.render_home(prompts)
     assert view["type"] == "home" and len(view["blocks"]) <= blocks.VIEW_BLOCKS
     assert "more items are not shown" in json.dumps(view["blocks"][-1])
+
+
+def test_a_notice_with_a_letter_shows_the_whole_letter():
+    from bot.adapters.slack.blocks import render_step
+    from bot.prompts import Prompt
+
+    letter = "**Addendum**\n\nOn 2026-11-04 the note of 2026-10-01 was corrected.\n\nSigned, A. Clinician"
+    (message,) = render_step([Prompt(kind="notice", text="Saved the addendum.", body=letter)])
+    shown = " ".join(b["text"]["text"] for b in message["blocks"] if b["type"] == "section")
+    assert "Saved the addendum." in shown and "*Addendum*" in shown and "Signed, A. Clinician" in shown

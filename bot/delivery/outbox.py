@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, literal_column, or_, update
+from sqlalchemy import and_, exists, false, or_, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from bot.prompts import Prompt, prompt_from_dict, prompt_to_dict
@@ -17,7 +17,7 @@ from bot.store import OutboxMessage, as_utc, utcnow
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 DEFAULT_LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 12  # with backoff doubling to 5 minutes: about 40 minutes of trying before a message is given up
-HOLD = timedelta(seconds=10)  # a form the adapter opens itself goes out as a message only if that fails or dies
+HOLD = timedelta(seconds=30)  # a form the adapter opens itself goes out as a message only if that fails or dies
 
 
 def enqueue(
@@ -34,6 +34,7 @@ def enqueue(
     extra: dict[str, Any] | None = None,
     due_at: datetime | None = None,
     dedupe_key: str | None = None,
+    held: bool = False,
 ) -> OutboxMessage:
     """Add one message to the outbox in the caller's transaction; it is sent only once that commits."""
     row = OutboxMessage(
@@ -47,6 +48,7 @@ def enqueue(
         payload={"prompts": [prompt_to_dict(p) for p in prompts], **(extra or {})},
         due_at=due_at or utcnow(),
         dedupe_key=dedupe_key,
+        held=held,
     )
     session.add(row)
     session.flush()
@@ -65,58 +67,69 @@ def claim_due(
     limit: int = 50,
     lease: timedelta = DEFAULT_LEASE,
     platforms: Sequence[str] | None = None,
+    skip_destinations: Sequence[str] = (),
 ) -> list[OutboxMessage]:
     """Atomically claim up to `limit` due rows (and rows whose sender died mid-send), oldest first.
 
-    One UPDATE ... WHERE id IN (...) RETURNING: on PostgreSQL the inner SELECT skips rows another process has
-    locked, so several `serve` processes share the outbox and each message is claimed by one of them.
+    A row is claimed only when nothing older to the same destination is still waiting or being sent, by this
+    process or another: messages to one person or channel go out in the order they were written, whatever fails
+    and is retried, and never two at once. One UPDATE ... WHERE id IN (SELECT ...) RETURNING; on PostgreSQL the
+    SELECT skips rows another process has locked (SKIP LOCKED), so several `serve` processes share the outbox.
     """
     now = as_utc(now or utcnow())
-    postgres = engine.dialect.name == "postgresql"
-    pending, claimed = literal_column("'pending'"), literal_column("'claimed'")
-    due = sa_select(OUTBOX.c.id).where(OUTBOX.c.status == pending, OUTBOX.c.due_at <= now)
-    expired = sa_select(OUTBOX.c.id).where(OUTBOX.c.status == claimed, OUTBOX.c.claimed_until < now)
-    halves = []
-    for query in (due, expired):
-        if platforms is not None:  # a process claims only what it can send
-            query = query.where(OUTBOX.c.platform.in_(list(platforms)))
-        query = query.order_by(OUTBOX.c.id).limit(limit)
-        halves.append(query.with_for_update(skip_locked=True) if postgres else query)
-    ids: list[int] = []
-    with engine.begin() as conn:
-        for half in halves:
-            ids.extend(conn.execute(half).scalars().all())
-        if not ids:
-            return []
-        rows = (
-            conn.execute(
-                update(OUTBOX)
-                .where(
-                    OUTBOX.c.id.in_(ids),
-                    # checked again as it is written: another sender may have claimed it since the SELECT
-                    or_(
-                        and_(OUTBOX.c.status == "pending", OUTBOX.c.due_at <= now),
-                        and_(OUTBOX.c.status == "claimed", OUTBOX.c.claimed_until < now),
-                    ),
-                )
-                .values(status="claimed", claimed_by=worker, claimed_until=now + lease, attempts=OUTBOX.c.attempts + 1)
-                .returning(*OUTBOX.c)
-            )
-            .mappings()
-            .all()
+
+    def claimable(table: Any) -> Any:
+        return or_(
+            and_(table.c.status == "pending", table.c.due_at <= now),
+            and_(table.c.status == "claimed", table.c.claimed_until < now),
         )
+
+    # the candidates are read from an alias: a plain `outbox` inside the UPDATE would correlate to the row being
+    # updated and turn LIMIT into "every row"
+    candidate, earlier = OUTBOX.alias("candidate"), OUTBOX.alias("earlier")
+    waiting_before = exists().where(
+        earlier.c.platform == candidate.c.platform,
+        earlier.c.destination == candidate.c.destination,
+        earlier.c.id < candidate.c.id,
+        earlier.c.status.in_(("pending", "claimed")),
+        earlier.c.held == false(),  # a form held for the adapter to show itself holds nothing up
+    )
+    target = sa_select(candidate.c.id).where(claimable(candidate), ~waiting_before)
+    if platforms is not None:  # a process claims only what it can send
+        target = target.where(candidate.c.platform.in_(list(platforms)))
+    if skip_destinations:  # this process is sending to them already
+        target = target.where(candidate.c.destination.notin_(list(skip_destinations)))
+    target = target.order_by(candidate.c.id).limit(limit)
+    if engine.dialect.name == "postgresql":
+        # a CTE runs once; as an IN (subquery) PostgreSQL may run it again per row and LIMIT stops limiting
+        chosen = target.with_for_update(of=candidate, skip_locked=True).cte("chosen")
+        ids: Any = sa_select(chosen.c.id)
+    else:
+        ids = target.scalar_subquery()
+    statement = (
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_(ids), claimable(OUTBOX))
+        .values(status="claimed", claimed_by=worker, claimed_until=now + lease, attempts=OUTBOX.c.attempts + 1)
+        .returning(*OUTBOX.c)
+    )
+    with engine.begin() as conn:
+        rows = conn.execute(statement).mappings().all()
     return sorted((OutboxMessage(**dict(row)) for row in rows), key=lambda r: r.id or 0)
 
 
-def _mark(engine: Engine, row: OutboxMessage, worker: str, **values: Any) -> bool:
-    """Change a claimed row only while this worker still holds it; False if its lease was lost meanwhile."""
+def _mark(engine: Engine | Connection, row: OutboxMessage, worker: str, **values: Any) -> bool:
+    """Change a claimed row only while this worker still holds it; False if its lease was lost meanwhile.
+
+    Given a connection, the change is part of the caller's transaction."""
+    statement = (
+        update(OUTBOX)
+        .where(OUTBOX.c.id == row.id, OUTBOX.c.claimed_by == worker, OUTBOX.c.status == "claimed")
+        .values(claimed_by=None, claimed_until=None, **values)
+    )
+    if isinstance(engine, Connection):
+        return engine.execute(statement).rowcount == 1
     with engine.begin() as conn:
-        result = conn.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id == row.id, OUTBOX.c.claimed_by == worker, OUTBOX.c.status == "claimed")
-            .values(claimed_by=None, claimed_until=None, **values)
-        )
-    return result.rowcount == 1
+        return conn.execute(statement).rowcount == 1
 
 
 def mark_sent(engine: Engine, row: OutboxMessage, worker: str, result: dict[str, Any]) -> bool:
@@ -127,7 +140,7 @@ def mark_retry(engine: Engine, row: OutboxMessage, worker: str, error: str, dela
     return _mark(engine, row, worker, status="pending", due_at=utcnow() + delay, last_error=error[:500])
 
 
-def mark_failed(engine: Engine, row: OutboxMessage, worker: str, error: str) -> bool:
+def mark_failed(engine: Engine | Connection, row: OutboxMessage, worker: str, error: str) -> bool:
     return _mark(engine, row, worker, status="failed", last_error=error[:500])
 
 
@@ -154,6 +167,16 @@ def release_dead_local(engine: Engine, host: str, alive: Callable[[int], bool]) 
     return len(dead)
 
 
+def release_worker(engine: Engine, worker: str) -> None:
+    """Every row `worker` still holds goes back to pending now (a clean shutdown), its attempt not counted."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.claimed_by == worker, OUTBOX.c.status == "claimed")
+            .values(status="pending", claimed_by=None, claimed_until=None, attempts=OUTBOX.c.attempts - 1)
+        )
+
+
 def give_back(engine: Engine, rows: Sequence[OutboxMessage], worker: str) -> None:
     """Hand claimed rows back unsent, their attempt not counted (an earlier message to the same place failed)."""
     if not rows:
@@ -167,23 +190,26 @@ def give_back(engine: Engine, rows: Sequence[OutboxMessage], worker: str) -> Non
 
 
 def after_form_shown(engine: Engine, row_id: int, shown: int) -> None:
-    """The adapter showed a held row's form itself (and the `shown` notes before it): send only what is left."""
-    with Session(engine) as session:
-        row = session.get(OutboxMessage, row_id)
-        if row is None or row.status != "pending":
+    """The adapter showed a held row's form itself (and the `shown` notes before it): send only what is left.
+
+    Guarded on the row still being pending: if the sender took it meanwhile, it goes out as written.
+    """
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa_select(OUTBOX.c.payload).where(OUTBOX.c.id == row_id, OUTBOX.c.status == "pending")
+        ).first()
+        if row is None:
             return
-        prompts = row.payload.get("prompts", [])
+        prompts = (row.payload or {}).get("prompts", [])
         form_at = next((i for i, p in enumerate(prompts) if p.get("kind") == "form"), None)
         if form_at is None:
             return
-        left = prompts[: form_at - shown] + prompts[form_at + 1 :] if shown <= form_at else prompts[form_at + 1 :]
+        left = prompts[: max(form_at - shown, 0)] + prompts[form_at + 1 :]
+        guard = update(OUTBOX).where(OUTBOX.c.id == row_id, OUTBOX.c.status == "pending")
         if left:
-            row.payload = {**row.payload, "prompts": left}
-            row.due_at = utcnow()
+            conn.execute(guard.values(payload={**row.payload, "prompts": left}, due_at=utcnow(), held=False))
         else:
-            row.status, row.sent_at, row.result = "sent", utcnow(), {"shown_by": "adapter"}
-        session.add(row)
-        session.commit()
+            conn.execute(guard.values(status="sent", sent_at=utcnow(), result={"shown_by": "adapter"}, held=False))
 
 
 def release_now(engine: Engine, row_id: int) -> None:

@@ -9,9 +9,41 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from bot.delivery.sender import SenderPort, Transport
+from bot.prompts import Answer, Origin, Prompt, Reply
 
 if TYPE_CHECKING:
     from bot.context import AppContext
+
+
+class ConversationStore(Protocol):
+    """Where a platform keeps how to reach people and channels (a Slack DM channel id, a Teams conversation
+    reference): in the database, under (platform, key) with keys "dm:<platform user id>" and "channel:records"."""
+
+    def recall(self, platform: str, key: str) -> dict[str, Any] | None: ...
+
+    def remember(self, platform: str, key: str, reference: dict[str, Any]) -> None: ...
+
+
+class ConversationPort(ConversationStore, Protocol):
+    """What every chat adapter uses of the core (bot.services.conversation.Conversation): all synchronous, the
+    database inside, so adapters run these on a worker thread. The actor is an Origin: platform, the person's id
+    there, and the message they answered. A Reply whose `queued` is set has already been written to the outbox:
+    the adapter only wakes the sender; any other Reply (help, status, "already done") is answered directly."""
+
+    def start(self, actor: Origin, *, inbound_key: str | None = None) -> Reply: ...
+
+    def answer(self, answer: Answer, *, inbound_key: str | None = None) -> Reply: ...
+
+    def command(self, actor: Origin, text: str, *, inbound_key: str | None = None) -> Reply: ...
+
+    def current(self, run_id: int, actor: Origin) -> Reply: ...
+
+    def validate_form(self, ref: str, values: dict[str, Any]) -> dict[str, str]: ...
+
+    def home(self, actor: Origin) -> list[Prompt]: ...
+
+    def member_name(self, actor: Origin) -> str | None: ...
+
 
 # platform -> the module whose `create(ctx, conversation, **options)` builds its adapter; imported only when used,
 # so the core never imports a platform SDK and a platform can be replaced by swapping its folder

@@ -94,6 +94,7 @@ class Router:
             run_id=run.run_id if run else None,
             request_id=request_id,
             due_at=(_now() + outbox.HOLD) if holds else None,
+            held=holds,
         )
         reply.queued.append(row.id)
         if holds:

@@ -8,8 +8,10 @@ import logging
 import os
 import random
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
@@ -50,6 +52,9 @@ class SenderPort(Protocol):
     def form_not_shown(self, row_id: int) -> None: ...
 
 
+CLAIM_BATCH = 50
+
+
 def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -87,12 +92,19 @@ class OutboxSender:
         poll_interval: float = 1.0,
         run: Callable[..., Awaitable[Any]] | None = None,
         lease: timedelta = outbox.DEFAULT_LEASE,
+        db_executor: Executor | None = None,
     ) -> None:
         self.engine, self.router, self.transports = engine, router, transports
         self.worker, self.poll_interval, self.lease = worker, poll_interval, lease
-        self._run = run or asyncio.to_thread
+        # the sender's database work on one thread of its own: never many writers queueing on SQLite's lock
+        self._db = db_executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
+        self._run = run or self._in_db_thread
         self._wake: asyncio.Event | None = None
-        self._busy = False
+        self._busy: dict[tuple[str, str], asyncio.Task[None]] = {}  # destinations being sent to now
+        self._pass: asyncio.Lock | None = None
+
+    async def _in_db_thread(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._db, partial(call, *args, **kwargs))
 
     def form_shown(self, row_id: int, shown: int) -> None:
         """An adapter showed a held row's form itself (a modal): only the rest of that row goes out."""
@@ -116,7 +128,7 @@ class OutboxSender:
                 log.warning("%d message(s) left mid-send by a stopped process on this host go out again", released)
         while True:
             try:
-                await self.send_due()
+                await self.send_due(wait=False)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -125,26 +137,52 @@ class OutboxSender:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
             self._wake.clear()
 
-    async def send_due(self) -> SendReport:
-        """One pass: claim what is due for the platforms this process can send through, send it, mark it."""
+    async def send_due(self, *, wait: bool = True) -> SendReport:
+        """One pass: claim what is due for the platforms this process can send through, send it, mark it.
+
+        Each destination is sent in order by one task at a time (a step after the tick on the one before), and
+        destinations never wait for each other: a records channel paced at one post a second does not hold up
+        anyone's DM. wait=False (the running service) returns once the sends are started.
+        """
         report = SendReport()
+        started: list[asyncio.Task[None]] = []
+        if self._pass is None:
+            self._pass = asyncio.Lock()
+        async with self._pass:  # one claiming pass at a time in this process (the poller and a drain may overlap)
+            await self._claim_and_start(report, started)
+        if wait and started:
+            await asyncio.gather(*started)
+        return report
+
+    async def _claim_and_start(self, report: SendReport, started: list[asyncio.Task[None]]) -> None:
         while True:
+            busy = sorted({destination for _, destination in self._busy})
             rows = await self._run(
-                outbox.claim_due, self.engine, worker=self.worker, lease=self.lease, platforms=tuple(self.transports)
+                outbox.claim_due,
+                self.engine,
+                worker=self.worker,
+                lease=self.lease,
+                platforms=tuple(self.transports),
+                skip_destinations=busy,
+                limit=CLAIM_BATCH,
             )
             if not rows:
-                return report
-            mine = [r for r in rows if r.platform in self.transports]
-            await self._run(
-                outbox.give_back, self.engine, [r for r in rows if r.platform not in self.transports], self.worker
-            )
+                break
             groups: dict[tuple[str, str], list[OutboxMessage]] = {}
-            for row in mine:
+            for row in rows:
                 groups.setdefault((row.platform, row.destination), []).append(row)
-            # one destination in order (a step after the tick on the one before); destinations side by side
-            await asyncio.gather(*(self._send_group(group, report) for group in groups.values()))
-            if len(rows) < 50 or not mine:
-                return report
+            for key, group in groups.items():
+                # the claim gives each destination its oldest waiting row only, never one being sent (skipped)
+                task = asyncio.ensure_future(self._send_group(group, report))
+                self._busy[key] = task
+                task.add_done_callback(lambda _t, key=key: self._finished(key))
+                started.append(task)
+            if len(rows) < CLAIM_BATCH:
+                break
+
+    def _finished(self, key: tuple[str, str]) -> None:
+        self._busy.pop(key, None)
+        self.kick()  # that destination may have more waiting
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Send until nothing is waiting, retries included, or `timeout` passes (tests and shutdown)."""
@@ -152,6 +190,9 @@ class OutboxSender:
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             await self.send_due()
+            if self._busy:
+                await asyncio.wait(list(self._busy.values()), timeout=max(deadline - loop.time(), 0.01))
+                continue
             if not await self._run(outbox.pending_count, self.engine):
                 return
             soonest = await self._run(outbox.next_due, self.engine)
@@ -162,9 +203,18 @@ class OutboxSender:
 
     async def _send_group(self, group: list[OutboxMessage], report: SendReport) -> None:
         for index, row in enumerate(group):
-            if not await self._send_one(row, report):
+            try:
+                went_on = await self._send_one(row, report)
+            except Exception:  # the database failed around a send: the row's lease brings it back, the rest now
+                log.exception("outbox row %s: could not record its outcome", row.id)
+                went_on = False
+            if not went_on:
                 await self._run(outbox.give_back, self.engine, group[index + 1 :], self.worker)
                 return
+
+    async def release_mine(self) -> None:
+        """At shutdown: rows this process claimed but did not send go back at once, not after their lease."""
+        await self._run(outbox.release_worker, self.engine, self.worker)
 
     async def _send_one(self, row: OutboxMessage, report: SendReport) -> bool:
         transport = self.transports[row.platform]
@@ -175,7 +225,8 @@ class OutboxSender:
         except Exception as exc:  # an unexpected answer (a text error body, a dropped connection): try again later
             log.warning("outbox row %s to %s: %s", row.id, row.platform, type(exc).__name__)
             return await self._failed(row, DeliveryFailed(type(exc).__name__), report)
-        await self._run(outbox.mark_sent, self.engine, row, self.worker, result)
+        if not await self._run(outbox.mark_sent, self.engine, row, self.worker, result):
+            log.warning("outbox row %s was sent after its lease ran out; another sender may send it too", row.id)
         report.sent += 1
         return True
 
@@ -208,10 +259,11 @@ class OutboxSender:
     def _give_up(self, row: OutboxMessage, reason: str) -> None:
         """Mark it failed and tell the person who caused it (and the admins), in one transaction."""
         with Session(self.engine) as session:
-            if not outbox.mark_failed(self.engine, row, self.worker, reason):
+            if not outbox.mark_failed(session.connection(), row, self.worker, reason):
                 return
             if row.purpose in ("problem", "update"):
-                return  # never a notice about a notice; a tick that can't be shown changes nothing
+                session.commit()  # never a notice about a notice; a tick that can't be shown changes nothing
+                return
             notify = [row.payload.get("notify")] if row.payload.get("notify") else []
             if row.purpose == "step" and row.member_id:
                 notify = []  # the person themself is the one we cannot reach

@@ -20,7 +20,7 @@ from bot.answers import read_choice, today_is
 from bot.config import EnvSettings, PracticeSettings, SettingsError
 from bot.delivery.routing import Router
 from bot.engine import Ctx, Invalid, RunState
-from bot.prompts import Answer, Choice, Origin, Prompt, Reply
+from bot.prompts import Answer, Choice, Origin, Outbound, Prompt, Reply
 from bot.refs import REFERENCE, RunRef, parse_consult, parse_edit, parse_offer, parse_resume, resume_ref
 from bot.services import audit, consults, practice_file, requests
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
@@ -133,6 +133,8 @@ class Conversation(Fixes, OversightCommands):
                 if run.status != "active" or run.step != step or run.version != version:
                     return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
                 reply = self._advance(session, run, member, answer.value)
+                if reply.accepted and run.member_id != member.id:
+                    reply = self._hand_back(session, run, member, reply)
                 return self._finish(session, reply, member, answer.actor, request_id=run.request_id)
         except _Stale:
             return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
@@ -166,7 +168,7 @@ class Conversation(Fixes, OversightCommands):
                 )
             if verb == "find":
                 return self.find_reply(session, member, text.strip().partition(" ")[2])
-            if verb not in ("status", "resume", "cancel", "extend", "edit", "reassign"):
+            if verb not in ("status", "resume", "cancel", "extend", "take", "edit", "reassign"):
                 return Reply(prompts=[self._notice(say("unknown_command", given=verb))])
             ref = REFERENCE.search(text)
             if not ref:
@@ -189,6 +191,8 @@ class Conversation(Fixes, OversightCommands):
                 reply = self.reassign_reply(session, member, request, text[ref.end() :])
             elif verb == "extend":
                 reply = self._extend(session, request, member)
+            elif verb == "take":
+                reply = self._take(session, request, member)
             else:
                 reply = self._cancel(session, request, member, text[ref.end() :].strip())
             return self._finish(session, reply, member, actor, request_id=request.id)
@@ -303,23 +307,6 @@ class Conversation(Fixes, OversightCommands):
             prompts.append(self._notice(say("home_practice", requests=everyone, today=today)))
         return prompts
 
-    def set_surface(self, ref: str, surface: dict[str, Any]) -> None:
-        parsed = RunRef.parse(ref)
-        if parsed:
-            with session_scope(self.engine) as session:
-                run = session.get(FlowRun, parsed.run_id)
-                if run is not None:
-                    run.surface = {**run.surface, **surface}
-                    session.add(run)
-
-    def surface(self, ref: str) -> dict[str, Any]:
-        parsed = RunRef.parse(ref)
-        if not parsed:
-            return {}
-        with session_scope(self.engine) as session:
-            run = session.get(FlowRun, parsed.run_id)
-            return dict(run.surface) if run else {}
-
     def recall(self, platform: str, key: str) -> dict[str, Any] | None:
         """Where to reach someone or something on a platform, as the adapter stored it (a DM channel id...)."""
         with session_scope(self.engine) as session:
@@ -432,7 +419,8 @@ class Conversation(Fixes, OversightCommands):
         with session_scope(self.engine) as session:
             member = self._member(session, answer.actor)
             consult = session.get(Consult, consult_id)
-            if member is None or consult is None or consult.asked_by_id != member.id:
+            request = session.get(RecordsRequest, consult.request_id) if consult else None
+            if member is None or consult is None or request is None or not self._may_see(member, request):
                 return Reply(prompts=[self._notice(say("not_yours"))])
             if inbound_key and not self._claim_key(session, inbound_key):
                 return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
@@ -469,6 +457,60 @@ class Conversation(Fixes, OversightCommands):
         except SettingsError as exc:
             raise EffectRefused(str(exc)) from None
         return message
+
+    def _hand_back(self, session: Session, run: FlowRun, member: Member, reply: Reply) -> Reply:
+        """A supervisor or admin answered on a colleague's request: the owner is told what changed and gets the next
+        step; the one who stepped in sees what they did and how to take the request over."""
+        owner = session.get(Member, run.member_id) if run.member_id else None
+        request = session.get(RecordsRequest, run.request_id) if run.request_id else None
+        if owner is None or request is None or not owner.active:
+            return reply  # no owner to hand back to (they left the practice): the one who stepped in carries on
+        notices = [p for p in reply.prompts if not p.expects_answer]
+        # the owner's next step is built for the owner (whom to consult, who may review, whose name is on drafts)
+        session.refresh(run)
+        asking = (
+            [p for p in flow_engine.prompts(self.flow, self._ctx(session, run, owner.name)) if p.expects_answer]
+            if run.status == "active"
+            else []
+        )
+        told = self._notice(say("stepped_in", who=member.name, request=request, step=request.step))
+        reply.outbound.append(
+            Outbound(target_kind="member", target=owner.name, prompts=(told, *asking), phi_free=False)
+        )
+        handed = self._notice(say("handed_back", owner=owner.name, request=request, waiting=bool(asking)))
+        return replace(reply, prompts=[*notices, handed])
+
+    def _take(self, session: Session, request: RecordsRequest, member: Member) -> Reply:
+        """A supervisor or admin takes a colleague's request over: theirs from now on (owner, steps, reminders)."""
+        if member.role not in ("supervisor", "admin"):
+            return Reply(prompts=[self._notice(say("take_not_allowed"))])
+        if request.status not in requests.OPEN_STATUSES:
+            return Reply(prompts=[self._notice(say("already_closed", request=request))])
+        before = session.get(Member, request.owner_id) if request.owner_id else None
+        if before is not None and before.id == member.id:
+            return Reply(prompts=[self._notice(say("already_yours", request=request))])
+        requests.update_request(session, request, {"owner_id": member.id}, actor=member.name)
+        session.execute(
+            update(FlowRun)
+            .where(col(FlowRun.request_id) == request.id, col(FlowRun.status) == "active")
+            .values(member_id=member.id, version=FlowRun.version + 1, updated_at=utcnow())
+        )
+        # consults asked on the request answer to its owner now: their offers and answers go to the new owner
+        session.execute(
+            update(Consult)
+            .where(col(Consult.request_id) == request.id, col(Consult.status) == "waiting")
+            .values(asked_by_id=member.id)
+        )
+        run = session.exec(select(FlowRun).where(FlowRun.request_id == request.id, FlowRun.status == "active")).first()
+        prompts = [self._notice(say("taken", request=request))]
+        if run is not None:
+            session.refresh(run)
+            prompts.extend(flow_engine.prompts(self.flow, self._ctx(session, run, member.name)))
+        outbound = []
+        if before is not None:
+            note = self._notice(say("taken_from_you", who=member.name, request=request))
+            outbound.append(Outbound(target_kind="member", target=before.name, prompts=(note,), phi_free=False))
+        return Reply(prompts=prompts, outbound=outbound, accepted=True)
 
     def _resume(self, session: Session, request: RecordsRequest, member: Member) -> Reply:
         run = session.exec(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -16,6 +16,7 @@ from bot.services import editing, requests
 from bot.services.editing import EditRefused
 from bot.store import FlowRun, Member, RecordsRequest, session_scope
 from bot.text import say
+from flows.steps.common import CONTACT_FIELDS
 
 if TYPE_CHECKING:
     from bot.services.conversation import Actor, Conversation
@@ -87,6 +88,28 @@ class Fixes:
         run = session.exec(select(FlowRun).where(FlowRun.request_id == request.id, FlowRun.status == "active")).first()
         following = self._asking(session, run, member) if run is not None and run.member_id == member.id else []
         return Reply(prompts=[self._notice(told), *following], accepted=True)
+
+    def kept_form(self: Conversation, ref: str) -> dict[str, Any]:
+        """The answers already given to a form that was left half-way (the terminal asks field by field)."""
+        parsed = RunRef.parse(ref)
+        if parsed is None:
+            return {}
+        with session_scope(self.engine) as session:
+            run = session.get(FlowRun, parsed.run_id)
+            kept = (run.surface or {}).get("partial_form") if run else None
+        return dict(kept["values"]) if kept and kept.get("ref") == ref else {}
+
+    def keep_form(self: Conversation, ref: str, values: dict[str, Any]) -> None:
+        """Keep a half-filled form's answers with its run (never client contact details), for after a quit."""
+        parsed = RunRef.parse(ref)
+        if parsed is None:
+            return
+        kept = {k: v for k, v in values.items() if k not in CONTACT_FIELDS}
+        with session_scope(self.engine) as session:
+            run = session.get(FlowRun, parsed.run_id)
+            if run is not None:
+                run.surface = {**(run.surface or {}), "partial_form": {"ref": ref, "values": kept}}
+                session.add(run)
 
     def _run_for_back(self: Conversation, session: Session, member: Member, ref: str | None) -> FlowRun | None:
         parsed = RunRef.parse(ref)

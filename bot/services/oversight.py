@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from bot.config import PracticeSettings
 from bot.services import audit, requests
 from bot.services.reminders import plan_reminders
-from bot.store import FlowRun, Member, RecordsRequest, Reminder, utcnow
+from bot.store import Consult, FlowRun, Member, RecordsRequest, Reminder, utcnow
 
 OVERSEERS = ("supervisor", "admin")
 COMPLAINT = "board_complaint"
@@ -69,10 +69,16 @@ def reassign(
         before={"owner": old_name},
         after={"owner": new_owner.name},
     )
+    # as `take` does: the run is the new owner's (old step messages go stale), and waiting consults answer to them
     session.execute(
         update(FlowRun)
         .where(col(FlowRun.request_id) == request.id, col(FlowRun.status) == "active")
-        .values(member_id=new_owner.id, updated_at=utcnow())
+        .values(member_id=new_owner.id, version=FlowRun.version + 1, updated_at=utcnow())
+    )
+    session.execute(
+        update(Consult)
+        .where(col(Consult.request_id) == request.id, col(Consult.status) == "waiting")
+        .values(asked_by_id=new_owner.id)
     )
     pending = select(Reminder).where(
         Reminder.request_id == request.id, Reminder.status == "pending", Reminder.target_kind == "member"

@@ -90,6 +90,7 @@ class FakeSlackAPI:
         self.calls: list[Call] = []
         self.counts: Counter[str] = Counter()
         self.socket_url: str | None = None  # what apps.connections.open hands out
+        self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> messages posted there, oldest first
         # what conversations.info/list and users.info know: channels by id; users not listed here all exist
         self.channels: dict[str, dict[str, Any]] = {
             "C_RECORDS": {"id": "C_RECORDS", "name": "records", "is_member": True}
@@ -103,6 +104,7 @@ class FakeSlackAPI:
         self._server: ServerThread | None = None
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_post("/{method}", self._handle)
+        app.router.add_get("/{method}", self._handle)  # slack_sdk reads some methods (conversations.history) by GET
         app.router.add_get("/_counts", self._counts)
         self.url = ""
         self._app = app
@@ -207,6 +209,12 @@ class FakeSlackAPI:
             if self.record:
                 self.calls.append(call)
             failure = self._take_failure(method, args)
+        if failure is not None and failure.status == 200 and failure.error is None and failure.delay:
+            # Slack carries it out, but the answer comes too late: the client times out not knowing it worked
+            answer = self._answer(method, args)
+            call.response = answer
+            await asyncio.sleep(failure.delay)
+            return web.json_response(answer)
         if failure is not None:
             if failure.delay:
                 await asyncio.sleep(failure.delay)
@@ -232,17 +240,35 @@ class FakeSlackAPI:
             queue.remove(failure)  # type: ignore[union-attr]
         return failure
 
+    def _new_ts(self) -> str:
+        """A message ts like Slack's: the posting time in seconds, made unique (and ordered) by a counter."""
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         ok: dict[str, Any] = {"ok": True}
         if method == "auth.test":
             identity = {"team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B_BOT"}
             return ok | {"url": "https://test.slack.com/", "team": "Test", "user": "records"} | identity
+        if method == "conversations.history":
+            with self._lock:
+                posted = [
+                    m for m in self.history.get(str(args.get("channel")), []) if m["ts"] > str(args.get("oldest", ""))
+                ]
+            return ok | {"messages": list(reversed(posted)), "has_more": False}
         if method in ("chat.postMessage", "chat.update"):
-            ts = args.get("ts") or f"1700000000.{next(self._ts):06d}"
+            ts = args.get("ts") or self._new_ts()
             message = {"text": args.get("text", ""), "blocks": args.get("blocks", []), "ts": ts}
+            metadata = args.get("metadata")
+            if isinstance(metadata, str) and metadata[:1] == "{":
+                metadata = json.loads(metadata)
+            if metadata:
+                message["metadata"] = metadata
+            if method == "chat.postMessage":
+                with self._lock:
+                    self.history.setdefault(str(args.get("channel")), []).append(message)
             return ok | {"channel": args.get("channel"), "ts": ts, "message": message}
         if method == "chat.postEphemeral":
-            return ok | {"message_ts": f"1700000000.{next(self._ts):06d}"}
+            return ok | {"message_ts": self._new_ts()}
         if method in ("views.open", "views.update", "views.publish", "views.push"):
             view = dict(args.get("view") or {})
             view_id = args.get("view_id") or f"V{next(self._views):06d}"

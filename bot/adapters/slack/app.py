@@ -7,9 +7,9 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import blocks
-from bot.adapters.slack.delivery import ConversationStore, Pacer, SlackTransport
+from bot.adapters.slack.delivery import Pacer, SlackTransport
 from bot.adapters.slack.directory import Directory
 from bot.adapters.slack.ids import (
     ACTION_PATTERN,
@@ -32,37 +32,12 @@ from bot.adapters.slack.ids import (
 )
 from bot.adapters.slack.inbound import payload_problem
 from bot.config import PracticeSettings
+from bot.delivery.platform import ConversationPort, SenderPort
 from bot.prompts import Answer, Origin, Prompt, Reply
 from bot.refs import RunRef
 from bot.text import say
 
 log = logging.getLogger("records_bot.slack")
-
-
-class ConversationPort(ConversationStore, Protocol):
-    """What the adapter needs from bot.services.conversation.Conversation (all synchronous, DB inside)."""
-
-    def start(self, actor: Origin, *, inbound_key: str | None = None) -> Reply: ...
-
-    def answer(self, answer: Answer, *, inbound_key: str | None = None) -> Reply: ...
-
-    def command(self, actor: Origin, text: str, *, inbound_key: str | None = None) -> Reply: ...
-
-    def current(self, run_id: int, actor: Origin) -> Reply: ...
-
-    def validate_form(self, ref: str, values: dict[str, str]) -> dict[str, str]: ...
-
-    def home(self, actor: Origin) -> list[Prompt]: ...
-
-
-class SenderPort(Protocol):
-    """What the adapter needs from the outbox sender."""
-
-    def kick(self) -> None: ...
-
-    def form_shown(self, row_id: int, shown: int) -> None: ...
-
-    def form_not_shown(self, row_id: int) -> None: ...
 
 
 def web_client(token: str, api_url: str | None = None, timeout: float = 10.0) -> AsyncWebClient:
@@ -94,6 +69,7 @@ class SlackAdapter:
         process_before_response: bool = True,
         work_threads: int = 1,
         background_slots: int = 2,
+        db_executor: Executor | None = None,
     ) -> None:
         self.conversation, self.practice = conversation, practice
         self.client = web_client(token, api_url, api_timeout)
@@ -101,8 +77,11 @@ class SlackAdapter:
         # Two small pools: form checks that hold up an ack never queue behind slow work, and the slow work
         # (database writes, one writer at a time on SQLite anyway) uses few threads so the event loop keeps the GIL.
         self._ack_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-ack")
-        self._work_pool = ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="slack-work")
-        self._urgent_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-urgent")
+        # On SQLite every write goes through one shared thread (db_executor): writers queueing on its lock sleep in
+        # growing steps, which costs far more than waiting a few milliseconds in line.
+        self._own_pools = db_executor is None
+        self._work_pool = db_executor or ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="slack-work")
+        self._urgent_pool = db_executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-urgent")
         self.transport = SlackTransport(self.client, practice, self.directory, conversation, pacer=pacer)
         self.sender = sender  # set by the server once the outbox sender exists
         self._tasks: set[asyncio.Task[None]] = set()
@@ -205,15 +184,19 @@ class SlackAdapter:
 
     def close(self) -> None:
         self._ack_pool.shutdown(wait=False, cancel_futures=True)
-        self._urgent_pool.shutdown(wait=True, cancel_futures=False)
-        self._work_pool.shutdown(wait=True, cancel_futures=False)
+        if self._own_pools:
+            self._urgent_pool.shutdown(wait=True, cancel_futures=False)
+            self._work_pool.shutdown(wait=True, cancel_futures=False)
 
     async def _show_reply(self, user: str, channel: str | None, reply: Reply, trigger_id: str | None) -> None:
         """What the core wrote to the outbox goes out now (a held form opens as a modal first); a reply that
         changed nothing (help, status, "already done") is answered privately where it was asked."""
         if reply.queued:
-            if reply.held is not None:
-                await self._open_held_form(reply, trigger_id)
+            try:
+                if reply.held is not None:
+                    await self._open_held_form(reply, trigger_id)
+            except Exception:  # the answer is kept and its messages are rows: they still go out; never say "nothing"
+                log.exception("after a kept answer, settling the held form failed; the outbox sends it")
             self._kick()
             return
         if reply.prompts:
@@ -261,14 +244,15 @@ class SlackAdapter:
     async def handle_command(self, command: dict[str, Any]) -> None:
         user, channel = command["user_id"], command.get("channel_id")
         trigger = command.get("trigger_id")
+        key = trigger or command.get("event_id")
 
         async def work() -> None:
             text = (command.get("text") or "").strip()
             origin = Origin("slack", user, hold_form=bool(trigger))
             if text:
-                reply = await self._run(self.conversation.command, origin, text, inbound_key=trigger)
+                reply = await self._run(self.conversation.command, origin, text, inbound_key=key)
             else:
-                reply = await self._run_urgent(self.conversation.start, origin, inbound_key=trigger)
+                reply = await self._run_urgent(self.conversation.start, origin, inbound_key=key)
             if reply.duplicate:
                 return  # a retry of a command already handled
             await self._show_reply(user, channel, reply, trigger)
@@ -400,7 +384,8 @@ class SlackAdapter:
         if self.directory.member(user) is None:
             self.spawn(self.transport.tell_text(user, None, say("slack.not_a_member")))
             return
-        command = {"user_id": user, "channel_id": None, "text": event["text"], "trigger_id": body.get("event_id")}
+        # a typed message has no trigger to open a modal with: its event id keeps a retried delivery from acting twice
+        command = {"user_id": user, "channel_id": None, "text": event["text"], "event_id": body.get("event_id")}
         self.spawn(self.handle_command(command))
 
 

@@ -137,7 +137,7 @@ def prompt_blocks(prompt: Prompt, *, with_header: bool = True) -> list[Block]:
         blocks.append(context(say("slack.error_line", reason=mrkdwn(prompt.error))))
     if prompt.text:
         blocks.extend(sections(prompt.text))
-    if prompt.kind == "draft" and prompt.body:
+    if prompt.body:  # a letter (a draft to review, or a saved addendum or cover letter): shown whole
         blocks.extend(sections(prompt.body))  # letters are Markdown: shown with their bold, escaped as data
     ref = prompt.ref
     if ref is None or prompt.kind == "notice":

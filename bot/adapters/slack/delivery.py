@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -16,25 +16,13 @@ from bot.adapters.slack import blocks
 from bot.adapters.slack.directory import Directory
 from bot.config import PracticeSettings
 from bot.delivery import outbox
+from bot.delivery.platform import ConversationStore
 from bot.delivery.sender import DeliveryFailed
 from bot.prompts import Prompt
-from bot.refs import RunRef
 from bot.store import OutboxMessage
 from bot.text import say
 
 log = logging.getLogger("records_bot.slack")
-
-
-class ConversationStore(Protocol):
-    """What the transport keeps in the database: where a run's messages live, each member's DM channel."""
-
-    def surface(self, ref: str) -> dict: ...
-
-    def set_surface(self, ref: str, surface: dict) -> None: ...
-
-    def recall(self, platform: str, key: str) -> dict | None: ...
-
-    def remember(self, platform: str, key: str, reference: dict) -> None: ...
 
 
 class Pacer:
@@ -88,7 +76,8 @@ class SlackTransport:
         except SlackApiError as exc:
             raise classify(exc) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise DeliveryFailed(f"{type(exc).__name__} talking to Slack") from None
+            # the message may have gone out with only its answer lost: the retry looks before it posts again
+            raise DeliveryFailed(f"{UNSURE}{type(exc).__name__} talking to Slack") from None
 
     async def dm_channel(self, slack_user_id: str) -> str:
         """The app's DM channel with this user: conversations.open once, then kept in the database."""
@@ -103,32 +92,55 @@ class SlackTransport:
             self._dm[slack_user_id] = channel
         return channel
 
-    async def post(self, channel: str, message: blocks.Message) -> str:
-        await self.pacer.wait(channel)
-        response = await self.client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
+    async def post(
+        self, channel: str, message: blocks.Message, *, paced: bool = False, tag: dict[str, Any] | None = None
+    ) -> str:
+        if paced:  # fan-out to the shared channel keeps to ~1 post a second; a DM follows a person's own clicks
+            await self.pacer.wait(channel)
+        extra: dict[str, Any] = {"metadata": {"event_type": METADATA_EVENT, "event_payload": tag}} if tag else {}
+        response = await self.client.chat_postMessage(
+            channel=channel, text=message["text"], blocks=message["blocks"], **extra
+        )
         return str(response["ts"])
 
     async def _to_member(self, row: OutboxMessage, prompts: Sequence[Prompt]) -> dict[str, Any]:
         channel = await self.dm_channel(row.destination)
-        done = list((row.result or {}).get("ts", []))
-        sent = list(done)
+        # each piece carries the row's id in its metadata; after a send whose answer was lost (a timeout), the pieces
+        # already in the DM are found there and not posted twice
+        landed: dict[int, str] = {}
+        if (row.last_error or "").startswith(UNSURE):
+            try:
+                landed = await self._already_posted(channel, row)
+            except SlackApiError as exc:
+                failure = classify(exc)
+                if not failure.permanent:  # can't look just now: look again on the next try, don't post blind
+                    raise DeliveryFailed(UNSURE + failure.reason, retry_after=failure.retry_after) from None
+                log.warning("cannot read the DM to check for a lost answer (%s); posting again", failure.reason)
+        sent = []
         for index, message in enumerate(blocks.render_step(prompts)):
-            if index < len(done):
-                continue  # a retry after a partial send: the pieces that went out don't go again
-            sent.append(await self.post(channel, message))
-        refs = [p.ref for p in prompts if p.expects_answer and p.ref and RunRef.parse(p.ref)]
-        if refs and sent:
-            surface = dict(await self._run(self.store.surface, refs[-1]) or {})
-            steps = dict(surface.get("steps") or {})
-            steps[refs[-1]] = sent[-1]
-            await self._run(self.store.set_surface, refs[-1], {"channel": channel, "steps": steps})
-        return {"channel": channel, "ts": sent}
+            ts = landed.get(index) or await self.post(channel, message, tag={"outbox_id": row.id, "piece": index})
+            sent.append(ts)
+        return {"channel": channel, "ts": sent}  # kept on the outbox row: where each step's message lives
+
+    async def _already_posted(self, channel: str, row: OutboxMessage) -> dict[int, str]:
+        """Pieces of this row that reached the DM before (found by their metadata), by piece number."""
+        since = (row.created_at.timestamp() - 5) if row.created_at else 0
+        response = await self.client.conversations_history(
+            channel=channel, oldest=f"{since:.6f}", limit=100, include_all_metadata=True
+        )
+        found: dict[int, str] = {}
+        for message in response.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == METADATA_EVENT and payload.get("outbox_id") == row.id:
+                found[int(payload.get("piece", 0))] = str(message.get("ts"))
+        return found
 
     async def _to_channel(self, channel: str, prompts: Sequence[Prompt]) -> dict[str, Any]:
         sent = []
         for message in blocks.render_messages(list(prompts)):
             message = {**message, "blocks": [self._with_mentions(b) for b in message["blocks"]]}
-            sent.append(await self.post(channel, message))
+            sent.append(await self.post(channel, message, paced=True))
         return {"channel": channel, "ts": sent}
 
     async def _update(self, row: OutboxMessage) -> dict[str, Any]:
@@ -164,6 +176,10 @@ class SlackTransport:
         if isinstance(text, dict) and text.get("type") == "mrkdwn":
             return {**block, "text": {**text, "text": self.directory.mentions(text["text"])}}
         return block
+
+
+METADATA_EVENT = "records_bot_outbox"  # Slack message metadata naming the outbox row a message came from
+UNSURE = "unsure: "  # a failure after which the message may have gone out all the same
 
 
 # errors that no retry will fix: the destination is wrong or the app may not post there

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 
 from bot.adapters.slack.app import SlackAdapter
@@ -43,6 +44,11 @@ class SlackPlatform:
             add_routes(web_app, self.adapter.app)
 
     async def start(self) -> None:
+        # one HTTP session for every Web API call (slack_sdk opens and closes one per call otherwise): kept-alive
+        # connections save a TCP (and TLS) handshake on each message
+        self.adapter.client.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.adapter.client.timeout)
+        )
         if self.socket_mode:
             from bot.adapters.slack.socket import SocketConnection
 
@@ -54,6 +60,9 @@ class SlackPlatform:
             await self._socket.close()
         await self.adapter.drain()
         self.adapter.close()
+        session, self.adapter.client.session = self.adapter.client.session, None
+        if session is not None:
+            await session.close()
 
     def describe(self) -> str:
         return say("slack.serving_socket" if self.socket_mode else "slack.serving_http", port=self.ctx.env.port)

@@ -20,8 +20,6 @@ SWEEP_EVERY_SECONDS = 30.0
 # read-only ones only: "cancel …" or "extend …" inside an answer might be part of the answer, so those need a "/"
 COMMAND_LINE = re.compile(r"^(help|list|settings|(status|resume)\s+rr-\d{4}-\d+)\s*$")
 BACK = ("back", "/back")
-# fields never kept in a half-filled form (client details go into the request encrypted, or nowhere)
-NOT_KEPT = ("client_name", "client_email", "client_address")
 
 
 class InputEnded(Exception):
@@ -219,8 +217,7 @@ class TerminalChat:
         if prompt.error:
             self.say(say("terminal.error", reason=prompt.error))
         self.say(prompt.text)
-        kept = self.conversation.surface(prompt.ref or "").get("partial_form") or {}
-        values: dict[str, Any] = dict(kept.get("values", {})) if kept.get("ref") == prompt.ref else {}
+        values: dict[str, Any] = self.conversation.kept_form(prompt.ref or "")
         names = [f.name for f in prompt.fields]
         values = {k: v for k, v in values.items() if k in names}
         if values:
@@ -261,8 +258,7 @@ class TerminalChat:
             return False
 
     def keep(self, prompt: Prompt, values: dict[str, Any]) -> None:
-        kept = {k: v for k, v in values.items() if k not in NOT_KEPT}
-        self.conversation.set_surface(prompt.ref or "", {"partial_form": {"ref": prompt.ref, "values": kept}})
+        self.conversation.keep_form(prompt.ref or "", values)
 
     def ask_field(self, prompt: Prompt, field: FormField, values: dict[str, Any]) -> str:
         """One field, re-asked until the flow accepts it (the same checks as the whole form, bounds included)."""
