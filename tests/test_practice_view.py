@@ -25,12 +25,12 @@ def test_a_supervisor_lists_the_whole_practice_soonest_first_and_a_clinician_the
     alex, _ = two_requests(conversation)
     dana = Person(conversation, "Dana")
     dana.types("list")
-    dana.sees("Open requests in the practice, soonest deadline first:")
+    dana.sees("Open requests in the practice, soonest deadline first:\n- RR-2026-0002")
     text = dana.texts
     assert text.index("RR-2026-0002 · CD-2 · owner Sam") < text.index("RR-2026-0001 · AB-17 · owner Alex")
     dana.sees("due 2026-11-19 (14 days left)", "step: acknowledge")
     alex.types("list")
-    alex.sees("Your open requests:", "RR-2026-0001")
+    alex.sees("Your open requests:\n- RR-2026-0001")
     assert "RR-2026-0002" not in alex.texts and "owner" not in alex.texts
 
 
