@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, timedelta
 from typing import Any
 
 from bot.engine import Invalid
@@ -14,7 +17,10 @@ MAX_TEXT = 2000
 
 
 def read_choice(raw: Any, choices: tuple[Choice, ...]) -> str:
-    """A choice by its number (1-based), its value or its label, case-insensitive."""
+    """A choice by its number (1-based), its value or its label, or words of its label ("release everything", "Dana").
+
+    Words that fit several options are not guessed at: the answer names the options they could mean.
+    """
     given = str(raw if raw is not None else "").strip()
     if given.isascii() and given.isdecimal() and len(given) <= 4 and 1 <= int(given) <= len(choices):
         return choices[int(given) - 1].value
@@ -22,7 +28,29 @@ def read_choice(raw: Any, choices: tuple[Choice, ...]) -> str:
     for choice in choices:
         if wanted in (choice.value.lower(), choice.value.lower().replace("_", " "), choice.label.lower()):
             return choice.value
+    fits = _fitting(wanted, choices)
+    if len(fits) == 1:
+        return fits[0].value
+    if len(fits) > 1:
+        raise Invalid(say("ambiguous_choice", given=given, options=[c.label for c in fits]))
     raise Invalid(say("unknown_choice", given=given, accepted=[c.label for c in choices], count=len(choices)))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", text.lower())
+
+
+def _fitting(wanted: str, choices: tuple[Choice, ...]) -> list[Choice]:
+    """Options whose label has every word typed: whole words first, then beginnings of words."""
+    typed = _words(wanted)
+    if not typed:
+        return []
+
+    def has_all(choice: Choice, whole: bool) -> bool:
+        words = _words(choice.label)
+        return all(any(w == t if whole else len(t) >= 3 and w.startswith(t) for w in words) for t in typed)
+
+    return [c for c in choices if has_all(c, True)] or [c for c in choices if has_all(c, False)]
 
 
 def read_checklist(raw: Any, choices: tuple[Choice, ...]) -> list[str]:
@@ -40,18 +68,30 @@ def read_checklist(raw: Any, choices: tuple[Choice, ...]) -> list[str]:
     return picked
 
 
+_today: ContextVar[date | None] = ContextVar("today", default=None)
+US_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")  # 11/24/2026: month first, as US practices write
+RELATIVE = {"today": 0, "yesterday": -1, "tomorrow": 1}
+
+
+@contextmanager
+def today_is(today: date) -> Iterator[None]:
+    """While reading answers, "today" and "yesterday" mean these dates (the practice's today, not the server's)."""
+    token = _today.set(today)
+    try:
+        yield
+    finally:
+        _today.reset(token)
+
+
 def read_date(raw: Any, *, not_after: date | None = None, not_before: date | None = None, what: str = "date") -> date:
-    """A date as YYYY-MM-DD within the given bounds."""
+    """A date as people type it (2026-11-24, 11/24/2026, today, yesterday) within the given bounds."""
     if isinstance(raw, date):
         given = raw
     else:
         text = str(raw or "").strip()
-        try:
-            given = date.fromisoformat(text)
-            if len(text) != 10:
-                raise ValueError
-        except ValueError:
-            raise Invalid(say("bad_date", given=text)) from None
+        given = _parse_date(text)
+        if given is None:
+            raise Invalid(say("bad_date", given=text))
     if not_before and given < not_before:
         raise Invalid(say("date_too_early", what=what, given=given, earliest=not_before))
     if not_after and given > not_after:
@@ -67,6 +107,21 @@ def read_text(raw: Any, *, max_length: int = 500, required: bool = True) -> str:
     if len(text) > max_length:
         raise Invalid(say("text_too_long", length=len(text), max_length=max_length))
     return text
+
+
+def _parse_date(text: str) -> date | None:
+    word = text.lower()
+    if word in RELATIVE:
+        return (_today.get() or date.today()) + timedelta(days=RELATIVE[word])
+    us = US_DATE.match(text)
+    try:
+        if us:
+            return date(int(us[3]), int(us[1]), int(us[2]))
+        if len(text) == 10:
+            return date.fromisoformat(text)
+    except ValueError:
+        return None
+    return None
 
 
 MAX_NUMBER = 100_000
@@ -111,8 +166,10 @@ def read_field(spec: FormField, raw: Any, **date_bounds: Any) -> Any:
     return read_text(raw, max_length=spec.max_length, required=spec.required)
 
 
-def read_form(raw: Any, fields: tuple[FormField, ...], **date_bounds: Any) -> dict[str, Any]:
-    """All fields of a form; every field's problem is reported at once, by field name."""
+def read_form_so_far(
+    raw: Any, fields: tuple[FormField, ...], **date_bounds: Any
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The fields that read well, and each other field's problem by name (a form checked while it is filled in)."""
     if not isinstance(raw, dict):
         raise Invalid(say("form_expected"))
     values: dict[str, Any] = {}
@@ -122,8 +179,20 @@ def read_form(raw: Any, fields: tuple[FormField, ...], **date_bounds: Any) -> di
             values[spec.name] = read_field(spec, raw.get(spec.name), **date_bounds)
         except Invalid as exc:
             errors[spec.name] = exc.reason
-    if errors:
-        first = next(iter(errors))
-        label = next(f.label for f in fields if f.name == first)
-        raise Invalid(say("form_field_problem", label=label, reason=errors[first]), fields=errors)
+    return values, errors
+
+
+def raise_form_problems(errors: dict[str, str], fields: tuple[FormField, ...]) -> None:
+    """When there are problems: Invalid naming the first field's (in the form's order), carrying every field's."""
+    if not errors:
+        return
+    first = next((f for f in fields if f.name in errors), None)
+    label, reason = (first.label, errors[first.name]) if first else ("", next(iter(errors.values())))
+    raise Invalid(say("form_field_problem", label=label, reason=reason), fields=errors)
+
+
+def read_form(raw: Any, fields: tuple[FormField, ...], **date_bounds: Any) -> dict[str, Any]:
+    """All fields of a form; every field's problem is reported at once, by field name."""
+    values, errors = read_form_so_far(raw, fields, **date_bounds)
+    raise_form_problems(errors, fields)
     return values

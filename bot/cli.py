@@ -1,10 +1,11 @@
-"""Command-line entry point: records-bot (chat, serve, doctor, deadline, db, audit, export, reminders, teams-package)."""
+"""Command-line entry point: records-bot (init, chat, serve, doctor, deadline, db, audit, export, report, reminders,
+teams-package)."""
 
 from __future__ import annotations
 
 import typer
 
-from bot.commands import audit, chat, db, deadline, doctor, export, reminders, serve, teams_package
+from bot.commands import audit, chat, db, deadline, doctor, export, init, reminders, report, serve, teams_package
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -20,7 +21,7 @@ def _root() -> None:
     """records-bot: walks a therapy practice through client records requests."""
 
 
-for command_module in (chat, serve, doctor, deadline, db, audit, export, reminders, teams_package):
+for command_module in (init, chat, serve, doctor, deadline, db, audit, export, report, reminders, teams_package):
     command_module.register(app)
 
 

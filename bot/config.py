@@ -22,6 +22,15 @@ JURISDICTIONS = ("US", *US_STATES)
 Role = Literal["clinician", "supervisor", "admin"]
 
 
+def valid_timezone(name: str) -> bool:
+    """An IANA zone such as America/New_York; a folder of zones ("America", "Pacific") is not one."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Pacific" is a directory: IsADirectoryError
+        return False
+    return True
+
+
 class SettingsError(Exception):
     """A setting is missing or has a value that is not accepted; the message says which and what is."""
 
@@ -184,10 +193,8 @@ class PracticeSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(say("settings.timezone")) from None
+        if not valid_timezone(value):
+            raise ValueError(say("settings.timezone"))
         return value
 
     @model_validator(mode="after")
@@ -249,6 +256,8 @@ def load_practice(path: Path | None = None) -> PracticeSettings:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(say("settings.not_toml", path=path, error=exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, an unreadable file, not text
+        raise SettingsError(say("settings.unreadable", path=path, error=type(exc).__name__)) from None
     try:
         return PracticeSettings.model_validate(raw)
     except ValidationError as exc:

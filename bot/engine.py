@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from bot.store import Consult, RecordsRequest
 
 
+TRAIL = "_trail"  # kept among a run's answers: the steps it came through, for "back"
+TRAIL_LENGTH = 40
+
+
 class Invalid(Exception):
     """An answer that cannot be taken; the question is asked again with this reason (or per-field reasons)."""
 
@@ -120,8 +124,9 @@ class Flow:
                     raise TypeError(f"{cls.__name__}.{name} goes to unknown step {go.to!r}")
 
 
-def start(flow: Flow) -> RunState:
-    return RunState(step=flow.first, answers={}, version=0)
+def start(flow: Flow, first: str | None = None) -> RunState:
+    """A new run at the flow's first step (or at `first`, when the flow says where this one opens)."""
+    return RunState(step=first or flow.first, answers={}, version=0)
 
 
 def prompts(flow: Flow, ctx: Ctx) -> list[Prompt]:
@@ -147,6 +152,8 @@ def advance(flow: Flow, ctx: Ctx, raw: Any) -> Advance:
         raise ValueError(f"{type(flow).__name__} chose unknown step {nxt!r}")
     status = "done" if step.final and nxt is None else state.status
     answers = {k: v for k, v in answers.items() if k not in step.forget}
+    if nxt is not None and nxt != state.step:  # the way back: the steps this run came through, latest last
+        answers[TRAIL] = [*answers.get(TRAIL, []), state.step][-TRAIL_LENGTH:]
     new_state = RunState(step=nxt or state.step, answers=answers, version=state.version + 1, status=status)
     return Advance(state=new_state, effects=effects)
 

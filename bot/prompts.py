@@ -36,6 +36,7 @@ class FormField:
     max_length: int = 200
     default: str | None = None
     hint: str | None = None
+    only_if: tuple[str, str] | None = None  # (field, value): asked only when that field got that answer
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 _RUN = re.compile(r"^run:(\d{1,18}):([a-z_]{1,40}):(\d{1,18})$")
 _CONSULT = re.compile(r"^consult:(\d{1,18})$")
 _OFFER = re.compile(r"^consult:(\d{1,18}):offer$")
+_EDIT = re.compile(r"^edit:(RR-\d{4}-\d{4,}):([a-z_]{1,40})$", re.I)
 _RESUME = re.compile(r"^resume:(RR-\d{4}-\d{4,})$", re.I)
 REFERENCE = re.compile(r"\b(RR-\d{4}-\d{4,})\b", re.I)
 
@@ -55,3 +56,13 @@ def parse_resume(text: str | None) -> str | None:
     """The request reference a Home tab "next action" resumes."""
     match = _RESUME.match(text or "")
     return match[1].upper() if match else None
+
+
+def edit_ref(reference: str, field: str) -> str:
+    """A correction to one field of a request ("edit RR-… received"), answered later."""
+    return f"edit:{reference}:{field}"
+
+
+def parse_edit(text: str | None) -> tuple[str, str] | None:
+    match = _EDIT.match(text or "")
+    return (match[1].upper(), match[2]) if match else None

@@ -10,19 +10,32 @@ from flows.steps.decision import DecisionSteps
 from flows.steps.intake import IntakeSteps
 from flows.steps.review import ReviewSteps
 from flows.steps.rights import RightsSteps
+from flows.steps.setup import SetupSteps
 from flows.steps.timeframe import TimeframeSteps
 
 __all__ = ["CONTACT_FIELDS", "FLOWS", "RecordsRequestFlow"]
 
 
 class RecordsRequestFlow(
-    IntakeSteps, AcknowledgeSteps, TimeframeSteps, ReviewSteps, ConsultSteps, DecisionSteps, RightsSteps, Flow
+    SetupSteps,
+    IntakeSteps,
+    AcknowledgeSteps,
+    TimeframeSteps,
+    ReviewSteps,
+    ConsultSteps,
+    DecisionSteps,
+    RightsSteps,
+    Flow,
 ):
     """A client asked for their records: intake, acknowledge, deadline, review, consult, release or deny, follow up."""
 
     name = "records_request"
     first = "intake"
 
+    # 0. Once, before the first request: the practice's own details every letter needs (saved to practice.toml).
+    practice_details = Step(
+        ask="ask_practice_details", read="read_practice_details", do="save_practice_details", then=(Go("intake"),)
+    )
     # 1-2. Orientation and intake: who asked, for what, when it arrived, how it goes out.
     intake = Step(
         ask="ask_intake",
@@ -42,7 +55,10 @@ class RecordsRequestFlow(
         do="record_representative",
         then=(Go("parties", when="multi_party_request"), Go("acknowledge")),
     )
-    parties = Step(ask="ask_parties", read="read_parties", do="save_parties", then=(Go("acknowledge"),))
+    parties = Step(ask="ask_parties", read="read_parties", then=(Go("party_consents"),))
+    party_consents = Step(
+        ask="ask_party_consents", read="read_party_consents", do="save_parties", then=(Go("acknowledge"),)
+    )
     # 3. Acknowledge the request in writing.
     acknowledge = Step(
         ask="ask_acknowledge",

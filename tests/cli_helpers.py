@@ -7,8 +7,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_cli(tmp_path, db_url, *args, **extra_env):
-    """records-bot <args> in tmp_path against db_url; returns the finished process (stdout, stderr, returncode)."""
+def run_cli(tmp_path, db_url, *args, typed=None, **extra_env):
+    """records-bot <args> in tmp_path against db_url (`typed`: what the person types); returns the finished process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RECORDS_BOT_", "DATABASE_URL", "PRACTICE_FILE"))}
     env.update(
         DATABASE_URL=db_url,
@@ -18,6 +18,7 @@ def run_cli(tmp_path, db_url, *args, **extra_env):
     env.update(extra_env)  # may name a PRACTICE_FILE of its own
     return subprocess.run(
         [sys.executable, "-c", "from bot.cli import main; main()", *args],
+        input=typed,
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -139,8 +139,13 @@ def test_a_double_click_while_slack_is_failing_still_moves_once_and_says_it_once
 
 def test_messages_queued_by_one_process_are_sent_by_another(bot: Bot):
     """Several serve processes share the outbox: a row written here is claimed once, by whoever is free."""
-    from bot.delivery import outbox
+    from datetime import timedelta
 
+    from bot.delivery import outbox
+    from bot.store import utcnow
+
+    # due an hour from now, claimed "then": this process's own sender (polling every second) never races for them
+    later = utcnow() + timedelta(hours=1)
     with Session(bot.ctx.engine) as session:
         for n in range(20):  # on a platform this test's own server doesn't send, so only the two "hosts" claim
             outbox.enqueue(
@@ -150,11 +155,12 @@ def test_messages_queued_by_one_process_are_sent_by_another(bot: Bot):
                 destination=f"C_{n}",
                 purpose="channel",
                 extra={"n": n},
+                due_at=later,
             )
         session.commit()
-    claimed_elsewhere = outbox.claim_due(bot.ctx.engine, worker="other-host:1", limit=5)
+    claimed_elsewhere = outbox.claim_due(bot.ctx.engine, worker="other-host:1", limit=5, now=later)
     assert len(claimed_elsewhere) == 5
-    again = outbox.claim_due(bot.ctx.engine, worker="third-host:1", limit=50)
+    again = outbox.claim_due(bot.ctx.engine, worker="third-host:1", limit=50, now=later)
     assert {r.id for r in again}.isdisjoint({r.id for r in claimed_elsewhere}), "a row is claimed by one sender"
     assert len(again) == 15
     for row in [*claimed_elsewhere, *again]:  # those "other hosts" send them: nothing left for this one

@@ -95,7 +95,9 @@ def test_couples_request_with_a_partner_not_yet_consenting_ends_in_partial_denia
     alex = Person(conversation, "Alex")
     start_request(alex, therapy_format="couples")
     assert alex.step == "parties"
-    alex.answers({"others": "Partner B", "consent": "pending"})
+    alex.answers({"others": "Partner B"})
+    assert alex.step == "party_consents"
+    alex.answers({"consent_1": "pending"})
     assert request_row(conversation).parties == [{"label": "Partner B", "consent": "pending"}]
     alex.answers("sent_today")
     alex.answers("on_track")
@@ -134,6 +136,10 @@ def test_couples_request_with_a_partner_not_yet_consenting_ends_in_partial_denia
 
 def walk_to_decision(alex: Person, findings: dict) -> None:
     start_request(alex)
+    walk_from_acknowledgement_to_decision(alex, findings)
+
+
+def walk_from_acknowledgement_to_decision(alex: Person, findings: dict) -> None:
     alex.answers("sent_today")
     alex.answers("on_track")
     alex.answers("2026-11-20")
@@ -160,14 +166,25 @@ def test_risk_to_life_leads_to_a_reviewable_denial_with_another_licensed_reviewe
     assert request_row(conversation).status == "denied"
 
 
-def test_a_denial_without_a_privacy_contact_phone_is_refused_naming_it(tmp_path):
+def test_a_practice_without_a_privacy_contact_is_asked_for_it_once_and_the_denial_letter_carries_it(tmp_path):
     conversation = open_conversation(tmp_path, TODAY, privacy_contact=None)
     alex = Person(conversation, "Alex")
-    walk_to_decision(alex, {**NOTHING_FOUND, "risk": "yes"})
+    alex.types("/records-request")
+    assert alex.step == "practice_details"
+    assert [f.name for f in alex.question.fields] == ["privacy_name", "privacy_phone"]
+    alex.answers({"privacy_name": "Office Manager", "privacy_phone": "12"})
+    assert "not a phone number" in alex.question.error and alex.step == "practice_details"
+    alex.answers({"privacy_name": "Office Manager", "privacy_phone": ""})  # Enter: the practice's own number
+    alex.sees("Let's go on", "This is a normal request")
+    assert alex.step == "intake"
+    alex.answers(INTAKE)
+    walk_from_acknowledgement_to_decision(alex, {**NOTHING_FOUND, "risk": "yes"})
     alex.answers("denial")
     alex.answers({"grounds": ["endanger_life"], "withheld": "Safety", "reviewer": "Dana"})
-    assert alex.step == "denial"
-    assert "privacy contact" in alex.question.error
+    assert alex.step == "denial_letter"
+    alex.sees("Office Manager", "555-0100")
+    alex.types("/records-request")
+    assert alex.step == "intake"  # asked once
 
 
 def test_extension_with_its_notice_before_the_original_deadline(tmp_path):
@@ -576,7 +593,8 @@ def test_a_partner_who_has_not_consented_keeps_their_information_withheld(tmp_pa
     conversation = open_conversation(tmp_path, TODAY)
     alex = Person(conversation, "Alex")
     start_request(alex, therapy_format="family")
-    alex.answers({"others": "Parent B, Sibling C", "consent": "pending"})
+    alex.answers({"others": "Parent B, Sibling C"})
+    alex.answers({"consent_1": "pending", "consent_2": "pending"})
     for answer in ("sent_today", "on_track", "2026-11-20", [*ALL_REVIEW, "party_authorizations"]):
         alex.answers(answer)
     alex.answers({**NOTHING_FOUND, "others_info": "consented"})  # contradicts the intake
@@ -788,7 +806,8 @@ def test_an_unreachable_phone_consult_goes_back_to_the_menu_and_a_partner_label_
     conversation = open_conversation(tmp_path, TODAY)
     alex = Person(conversation, "Alex")
     start_request(alex, therapy_format="couples")
-    alex.answers({"others": "Partner B", "consent": "given"})
+    alex.answers({"others": "Partner B"})
+    alex.answers({"consent_1": "given"})
     for answer in (
         "sent_today",
         "on_track",

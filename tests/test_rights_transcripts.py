@@ -45,7 +45,8 @@ def test_couples_record_withheld_on_two_grounds_keeps_each_items_own_ground_in_e
     conversation = open_conversation(tmp_path, TODAY)
     alex = Person(conversation, "Alex")
     start_request(alex, therapy_format="couples")
-    alex.answers({"others": "CD-2", "consent": "refused"})
+    alex.answers({"others": "CD-2"})
+    alex.answers({"consent_1": "refused"})  # each participant's authorization on its own
     findings = {**NOTHING_FOUND, "psychotherapy_notes": "separate_withhold", "others_info": "withhold"}
     walk_to_decision(alex, findings, review=[*ALL_REVIEW, "party_authorizations"])
     alex.answers("partial_denial")

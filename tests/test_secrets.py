@@ -65,7 +65,11 @@ def test_a_key_from_the_environment_wins_and_no_file_is_made(tmp_path):
     assert Fernet(key).decrypt(encrypt_contact(fernet, CONTACT).encode())
 
 
-@pytest.mark.parametrize("bad", ["not-a-key", "x" * 44, Fernet.generate_key().decode()[:-4]])
+@pytest.mark.parametrize(
+    "bad",
+    ["not-a-key", "x" * 44, Fernet.generate_key().decode()[:-4]],
+    ids=["not-a-key", "right-length-not-base64", "truncated-key"],  # fixed ids: parallel workers collect alike
+)
 def test_an_invalid_key_in_the_environment_is_refused_clearly(tmp_path, bad):
     with pytest.raises(SettingsError, match="RECORDS_BOT_KEY is not a valid encryption key"):
         load_fernet(env_with(tmp_path, records_bot_key=bad))

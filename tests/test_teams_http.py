@@ -180,8 +180,10 @@ def test_a_colleague_with_the_app_gets_the_consult_card_and_answers_it(teams: Te
     teams.answers("Could you read the last three notes for clarity?")
     card = teams.last_card("aad-sup")
     assert "RR-2026-0001" in card.texts and "JQ-17" not in str(card.body)
-    teams.clicks(card, "I can help", user="aad-sup")
-    assert "can help" in teams.last_card().texts.lower()
+    teams.clicks(card, "I can help", user="aad-sup")  # a bare button: every answer carries a short note
+    assert "note" in teams.last_card("aad-sup").texts.lower()
+    teams.clicks(card, "I can help", user="aad-sup", rr_note="Happy to read them this afternoon.")
+    assert "can help" in teams.last_card().texts.lower() and "this afternoon" in teams.last_card().texts
 
 
 def test_a_rate_limited_send_waits_retry_after_and_goes_out(teams: TeamsBot):

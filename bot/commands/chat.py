@@ -61,6 +61,10 @@ def register(app: typer.Typer) -> None:
 
         conversation = Conversation(context.engine, practice, env=context.env)
 
+        if not conversation.router.platforms:
+            # no chat platform: nothing is posted to a records channel, so nothing may say it was
+            conversation.practice = practice.model_copy(update={"records_channel": ""})
+
         def sweep(deliver):  # type: ignore[no-untyped-def]
             # with a chat platform set up, reminders go there (a running `serve` sends them); else to this screen
             target = conversation.router if conversation.router.platforms else deliver

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot import text
 from bot.config import Contact, PracticeSettings
@@ -19,6 +19,7 @@ PHONE_KINDS = ("insurance", "association")
 KINDS = MEMBER_KINDS + PHONE_KINDS
 ANSWERS = ("can_help", "call_me", "not_now")
 OFFER_CHOICES = ("ask_other", "keep_waiting")
+NOTE_LENGTH = 500  # a short note: a sentence or two
 
 
 class ConsultError(ValueError):
@@ -92,6 +93,10 @@ def ask(
             raise ConsultError(text.say("consults.pick_someone", kind=kind))
         if kind == "supervisor" and asked_member.role != "supervisor":
             raise ConsultError(text.say("consults.not_a_supervisor", name=asked_member.name))
+        if waiting_on(session, request, asked_member) is not None:  # one open question per person per request
+            raise ConsultError(
+                text.say("consults.already_waiting", name=asked_member.name, reference=request.reference)
+            )
     else:
         contact = _contact(practice, kind)
         asked_member = None
@@ -153,6 +158,30 @@ def ask(
     ]
 
 
+def waiting_on(session: Session, request: RecordsRequest, member: Member) -> Consult | None:
+    """The consult on this request still waiting on this member, if any."""
+    query = select(Consult).where(
+        Consult.request_id == request.id, Consult.asked_member_id == member.id, Consult.status == "waiting"
+    )
+    return session.exec(query).first()
+
+
+def states(session: Session, request: RecordsRequest) -> list[dict[str, str | None]]:
+    """Every consult on a request as it stands: whom, and their answer with its note, or that it is waiting."""
+    rows = session.exec(select(Consult).where(Consult.request_id == request.id).order_by(Consult.id)).all()
+    names = {m.id: m.name for m in session.exec(select(Member))}
+    return [
+        {
+            "who": names.get(c.asked_member_id) if c.asked_member_id else c.spoken_to,
+            "kind": c.kind,
+            "status": c.status,
+            "answer": c.answer,
+            "note": c.note,
+        }
+        for c in rows
+    ]
+
+
 def _notice_to(member: str, body: str) -> Outbound:
     return Outbound(target_kind="member", target=member, prompts=(Prompt(kind="notice", text=body),))
 
@@ -175,7 +204,9 @@ def answer(session: Session, *, consult_id: int, member: Member, answer: str, no
         ]
     if consult.status != "waiting":
         return [_notice_to(member.name, text.say("consults.already_answered", reference=reference))]
-    note = (note or "").strip()[:1000] or None
+    note = (note or "").strip() or None
+    if note is None or len(note) > NOTE_LENGTH:  # the asker needs words, not only a button
+        raise ConsultError(text.say("consults.needs_note", reference=reference, most=NOTE_LENGTH))
     consult.answer, consult.note, consult.status, consult.answered_at = answer, note, "answered", utcnow()
     session.add(consult)
     # the nudge is pointless now; the sweep would skip it anyway, this just keeps `reminders list` honest

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
@@ -15,14 +16,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import engine as flow_engine
-from bot.answers import read_choice
-from bot.config import EnvSettings, PracticeSettings
+from bot.answers import read_choice, today_is
+from bot.config import EnvSettings, PracticeSettings, SettingsError
 from bot.delivery.routing import Router
 from bot.engine import Ctx, Invalid, RunState
 from bot.prompts import Answer, Choice, Origin, Outbound, Prompt, Reply
-from bot.refs import REFERENCE, RunRef, parse_consult, parse_offer, parse_resume, resume_ref
-from bot.services import audit, consults, requests
+from bot.refs import REFERENCE, RunRef, parse_consult, parse_edit, parse_offer, parse_resume, resume_ref
+from bot.services import audit, consults, practice_file, requests
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
+from bot.services.fixes import Fixes
+from bot.services.oversight_commands import OversightCommands
 from bot.services.reminders import plan_reminders
 from bot.store import (
     Consult,
@@ -41,6 +44,7 @@ from flows.records_request import FLOWS, RecordsRequestFlow
 BEFORE_TIMEFRAME = (
     "intake",
     "parties",
+    "party_consents",
     "acknowledge",
     "acknowledge_date",
     "email_risk",
@@ -53,7 +57,7 @@ PLATFORM_ID = {"slack": "slack_user_id", "teams": "teams_user_id"}
 Actor = str | Origin  # a member's name (the terminal) or where a chat platform says they are
 
 
-class Conversation:
+class Conversation(Fixes, OversightCommands):
     """The platform-neutral conversation: adapters turn platform events into these calls and render the replies."""
 
     def __init__(
@@ -64,11 +68,14 @@ class Conversation:
         today: Callable[[], date] | None = None,
         encrypt_contact: Callable[[dict[str, str]], str] | None = None,
         env: EnvSettings | None = None,
+        practice_file: Path | None = None,
         router: Router | None = None,
     ):
         self.engine = engine
         self.practice = practice
-        self.today = today or (lambda: utcnow().astimezone(practice.tz).date())
+        # where details asked in the conversation are saved (None: kept for this process only)
+        self.practice_file = practice_file or (env.practice_file if env else None)
+        self.today = today or (lambda: utcnow().astimezone(self.practice.tz).date())
         self.encrypt_contact = encrypt_contact or _encrypt_with_configured_key
         self.env = env  # SMTP settings, when phone consults may email their summary
         self.flow: RecordsRequestFlow = FLOWS["records_request"]  # type: ignore[assignment]
@@ -83,7 +90,7 @@ class Conversation:
                 return self._not_a_member(actor)
             if inbound_key and not self._claim_key(session, inbound_key):
                 return Reply(prompts=[self._notice(say("already_started"))], duplicate=True)
-            state = flow_engine.start(self.flow)
+            state = flow_engine.start(self.flow, first=self.flow.opening_step(self.practice))
             run = FlowRun(flow=self.flow.name, member_id=member.id, step=state.step, answers={}, version=0)
             session.add(run)
             session.flush()
@@ -93,11 +100,17 @@ class Conversation:
             )
 
     def answer(self, answer: Answer, *, inbound_key: str | None = None) -> Reply:
-        """An answer to any prompt: a step of a run, or a consult card."""
+        """An answer to any prompt: a step of a run, or a consult card ("today" read as the practice's today)."""
+        with today_is(self.today()):
+            return self._answer(answer, inbound_key)
+
+    def _answer(self, answer: Answer, inbound_key: str | None) -> Reply:
         if parse_consult(answer.ref) is not None:
             return self._answer_consult(answer, inbound_key)
         if parse_offer(answer.ref) is not None:
             return self._answer_offer(answer, inbound_key)
+        if parse_edit(answer.ref) is not None:
+            return self.answer_edit(answer, inbound_key)
         resumed = parse_resume(answer.ref)
         if resumed:  # "next action" on a request (the Home tab): its current step, where the conversation goes on
             return self.command(answer.actor, f"resume {resumed}", inbound_key=inbound_key)
@@ -138,6 +151,8 @@ class Conversation:
         verb = words[0].lower().lstrip("/") if words else "help"
         if verb in ("records-request", "new", "start"):
             return self.start(actor, inbound_key=inbound_key)
+        if verb == "back":
+            return self.back(actor)
         with session_scope(self.engine) as session:
             member = self._member(session, actor)
             if member is None:
@@ -151,7 +166,9 @@ class Conversation:
                 return Reply(
                     prompts=[self._notice(say("settings", practice=self.practice) if allowed else say("admins_only"))]
                 )
-            if verb not in ("status", "resume", "cancel", "extend", "take"):
+            if verb == "find":
+                return self.find_reply(session, member, text.strip().partition(" ")[2])
+            if verb not in ("status", "resume", "cancel", "extend", "take", "edit", "reassign"):
                 return Reply(prompts=[self._notice(say("unknown_command", given=verb))])
             ref = REFERENCE.search(text)
             if not ref:
@@ -168,7 +185,11 @@ class Conversation:
             # extend and cancel change things: a retried or double-sent command does it once
             if inbound_key and not self._claim_key(session, inbound_key):
                 return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
-            if verb == "extend":
+            if verb == "edit":
+                reply = self.edit(session, member, request, text[ref.end() :])
+            elif verb == "reassign":
+                reply = self.reassign_reply(session, member, request, text[ref.end() :])
+            elif verb == "extend":
                 reply = self._extend(session, request, member)
             elif verb == "take":
                 reply = self._take(session, request, member)
@@ -194,6 +215,10 @@ class Conversation:
 
     def validate_form(self, ref: str, values: dict[str, Any]) -> dict[str, str]:
         """Per-field problems with a form answer, without taking it (for modal errors)."""
+        with today_is(self.today()):
+            return self._validate_form(ref, values)
+
+    def _validate_form(self, ref: str, values: dict[str, Any]) -> dict[str, str]:
         parsed = RunRef.parse(ref)
         if parsed is None:
             return {}
@@ -334,6 +359,9 @@ class Conversation:
         session.expire(run)
         runner = EffectRunner(session, self.practice, run, member, self.today(), self.encrypt_contact, self.env)
         for effect in result.effects:
+            if effect.kind == "save_practice":  # the practice's own details: the file, not the database
+                runner.notices.append(self._notice(self._save_practice(effect.data)))
+                continue
             runner.apply(effect)  # EffectRefused undoes the whole answer (the transaction rolls back)
         notices, outbound, queued = runner.notices, runner.outbound, runner.queued
         session.refresh(run)
@@ -421,6 +449,14 @@ class Conversation:
                 session.refresh(run)
             reply = Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)), accepted=True)
             return self._finish(session, reply, member, answer.actor, request_id=consult.request_id)
+
+    def _save_practice(self, values: dict[str, str]) -> str:
+        """Adopt details answered in the conversation; saved to practice.toml when there is one to write."""
+        try:
+            self.practice, message = practice_file.adopt(self.practice, values, self.practice_file)
+        except SettingsError as exc:
+            raise EffectRefused(str(exc)) from None
+        return message
 
     def _hand_back(self, session: Session, run: FlowRun, member: Member, reply: Reply) -> Reply:
         """A supervisor or admin answered on a colleague's request: the owner is told what changed and gets the next
@@ -536,11 +572,12 @@ class Conversation:
         )
 
     def _list_text(self, session: Session, member: Member) -> str:
-        return say("list", requests=requests.open_requests(session, member.id), today=self.today())
+        return self.list_text(session, member)  # supervisors and admins see the whole practice
 
     def _status_text(self, session: Session, request: RecordsRequest) -> str:
         owner = session.get(Member, request.owner_id) if request.owner_id else None
-        return say("status", request=request, today=self.today(), owner=owner.name if owner else "")
+        asked = consults.states(session, request)  # each consult as it stands now: answered (with the note) or waiting
+        return say("status", request=request, today=self.today(), owner=owner.name if owner else "", consults=asked)
 
     def _ctx(self, session: Session, run: FlowRun, actor: str) -> Ctx:
         request = session.get(RecordsRequest, run.request_id) if run.request_id else None

@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 from sqlmodel import Session, select
 
 from bot import text
+from bot.services import plain
 from bot.services.audit import verify
 from bot.services.secrets import CONTACT_FIELDS, decrypt_contact
 from bot.store import AuditEvent, ChecklistItem, Consult, Draft, Member, RecordsRequest, as_utc, utcnow
@@ -84,6 +85,31 @@ def _clip(value: Any) -> str:
     return shown if len(shown) <= _CHANGE_SHOWN_CHARS else shown[: _CHANGE_SHOWN_CHARS - 1] + "…"
 
 
+def _timeline(events: list[AuditEvent], tz: ZoneInfo) -> list[dict[str, Any]]:
+    """The audit events in words; a step change that reads the same in words (two questions of one step) is left out."""
+    rows = []
+    for event in events:
+        changes = []
+        for key in sorted(event.before.keys() | event.after.keys()):
+            # the opening event records every field; the case file shows the ones a reader needs
+            if event.action == "request.created" and key not in CREATED_SHOWN:
+                continue
+            was, now = _clip(plain.value(key, event.before.get(key))), _clip(plain.value(key, event.after.get(key)))
+            if was != now:
+                changes.append((plain.field(key), was, now))
+        if changes or event.action != "request.updated":
+            rows.append(
+                {
+                    "id": event.id,
+                    "at": _moment(event.at, tz),
+                    "actor": event.actor,
+                    "action": event.action,
+                    "changes": changes,
+                }
+            )
+    return rows
+
+
 def _fence(body: str) -> str:
     """A Markdown code fence longer than any run of backticks in body, so the body shows verbatim."""
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
@@ -128,16 +154,17 @@ def _delivery(request: RecordsRequest) -> dict[str, Any] | None:
     fee = release.get("fee_cents", release.get("fee"))
     return {
         "released_on": request.released_on,
-        "method": _shown(release.get("method")),
+        "method": plain.value("method", release.get("method")),
         "included": _items(release.get("included")),
         "withheld": _items(release.get("withheld")),
         # the store keeps money in cents (fee_estimate_cents); any other form is shown as given
         "fee_cents": fee if isinstance(fee, int) and not isinstance(fee, bool) else None,
         "fee": None if isinstance(fee, int) and not isinstance(fee, bool) else _shown(fee),
         "other": [
-            (k, _shown(v))
+            (plain.field(k), plain.value(k, v))
             for k, v in release.items()
-            if k not in {"method", "included", "withheld", "fee", "fee_cents"}
+            # the release date is shown above; the rest in words
+            if k not in {"method", "included", "withheld", "fee", "fee_cents", "released_on"}
         ],
     }
 
@@ -170,18 +197,20 @@ def case_file_context(session: Session, reference: str, *, fernet: Fernet | None
         "reference": request.reference,
         "client_label": request.client_label,
         "contact": _contact(fernet, request.client_contact),
-        "status": request.status,
-        "step": request.step,
+        "status": text.say("plain.complaint")
+        if request.outcome == "board_complaint"
+        else plain.value("status", request.status),
+        "step": plain.value("step", request.step),
         "owner": members.get(request.owner_id) if request.owner_id is not None else None,
-        "requester_type": request.requester_type,
-        "therapy_format": request.therapy_format,
-        "access_type": request.access_type,
+        "requester_type": plain.value("requester_type", request.requester_type),
+        "therapy_format": plain.value("therapy_format", request.therapy_format),
+        "access_type": plain.value("access_type", request.access_type),
         "received_on": request.received_on,
         "scope_from": request.scope_from,
         "scope_to": request.scope_to,
         "scope_note": request.scope_note,
-        "form": request.form,
-        "delivery_method": request.delivery,
+        "form": plain.value("form", request.form),
+        "delivery_method": plain.value("delivery", request.delivery),
         "jurisdiction": request.jurisdiction,
         "acknowledged_on": request.acknowledged_on,
         "fee_estimate_cents": request.fee_estimate_cents,
@@ -190,24 +219,10 @@ def case_file_context(session: Session, reference: str, *, fernet: Fernet | None
         "effective_due": request.effective_due,
         "deadline": _deadline(request.deadline or {}),
         "extension": extension,
-        "timeline": [
-            {
-                "id": event.id,
-                "at": _moment(event.at, tz),
-                "actor": event.actor,
-                "action": event.action,
-                "changes": [
-                    (key, _clip(event.before.get(key)), _clip(event.after.get(key)))
-                    for key in sorted(event.before.keys() | event.after.keys())
-                    # the opening event records every field; the case file shows the ones a reader needs
-                    if event.action != "request.created" or key in CREATED_SHOWN
-                ],
-            }
-            for event in events
-        ],
+        "timeline": _timeline(events, tz),
         "drafts": [
             {
-                "kind": draft.kind,
+                "kind": plain.value("kind", draft.kind),
                 "language": draft.language,
                 "created_at": _moment(draft.created_at, tz),
                 "created_by": members.get(draft.created_by_id),
@@ -219,7 +234,7 @@ def case_file_context(session: Session, reference: str, *, fernet: Fernet | None
         ],
         "consults": [
             {
-                "kind": consult.kind,
+                "kind": text.say("plain.consult_kind", kind=consult.kind),
                 "asked_by": members.get(consult.asked_by_id),
                 "asked_member": members.get(consult.asked_member_id),
                 "question": consult.question,
@@ -236,7 +251,7 @@ def case_file_context(session: Session, reference: str, *, fernet: Fernet | None
         ],
         "checklist": [
             {
-                "key": item.key,
+                "key": plain.value("items", item.key),
                 "done": item.done,
                 "note": item.note,
                 "done_by": members.get(item.done_by_id),
@@ -245,9 +260,11 @@ def case_file_context(session: Session, reference: str, *, fernet: Fernet | None
             for item in checks
         ],
         "delivery": _delivery(request),
-        "denial": [(k, _shown(v)) for k, v in (request.denial or {}).items()],
+        "denial": [
+            (plain.field(k), plain.value(k, v)) for k, v in (request.denial or {}).items() if v not in (None, "", [])
+        ],
         "withheld_items": _withheld_items(request),
-        "outcome": request.outcome,
+        "outcome": plain.value("outcome", request.outcome) if request.outcome else None,
         "outcome_note": request.outcome_note,
         "closed_on": request.closed_on,
         "chain": verify(session),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.answers import read_form
+from bot.answers import read_form, read_form_so_far
 from bot.domain.phi import looks_identifying
 from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import FormField, Prompt
@@ -46,6 +46,7 @@ class IntakeSteps:
                 choices("yesno", ("no", "yes")),
                 default="no",
                 hint=t("h_summary_agreed"),
+                only_if=("access_type", "summary"),
             ),
             FormField(
                 "language", t("f_language"), "choice", choices("language", LANGUAGES), default=ctx.practice.language
@@ -71,19 +72,23 @@ class IntakeSteps:
 
     def read_intake(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
         bounds = {"received_on": {"not_after": ctx.today, "not_before": EARLIEST_RECEIPT}}
-        values = read_form(raw, self.intake_fields(ctx), **bounds)
-        problems: dict[str, str] = {}
-        if not ctx.practice.phi_in_chat and looks_identifying(values["client_label"]):
+        fields = self.intake_fields(ctx)
+        # each check runs as soon as its fields are in, so a form filled in field by field hears it at that field
+        values, problems = read_form_so_far(raw, fields, **bounds)
+        if "client_label" in values and not ctx.practice.phi_in_chat and looks_identifying(values["client_label"]):
             problems["client_label"] = t("label_identifies")
-        if values["delivery"] in ("encrypted_email", "unencrypted_email", "portal") and values["form"] == "paper":
+        if (
+            values.get("delivery") in ("encrypted_email", "unencrypted_email", "portal")
+            and values.get("form") == "paper"
+        ):
             problems["delivery"] = t("paper_by_email")
-        if values["access_type"] == "summary" and values.get("summary_agreed") != "yes":
+        if values.get("access_type") == "summary" and values.get("summary_agreed", "yes") != "yes":
             problems["summary_agreed"] = t("summary_needs_agreement")
         email = values.get("client_email")
         if email and ("@" not in email or " " in email.strip()):
             problems["client_email"] = t("bad_email", given=email)
         if problems:
-            first = next(iter(problems))
+            first = next(f.name for f in fields if f.name in problems)
             raise Invalid(problems[first], fields=problems)
         values["third_party"] = values["third_party"] == "yes"
         return values
@@ -95,19 +100,31 @@ class IntakeSteps:
         return value["therapy_format"] != "individual"
 
     def ask_parties(self, ctx: Ctx) -> list[Prompt]:
-        fields = (
-            FormField("others", t("f_others"), "text", max_length=200, hint=t("h_others")),
-            FormField("consent", t("f_consent"), "choice", choices("consent", CONSENT)),
-        )
+        fields = (FormField("others", t("f_others"), "text", max_length=200, hint=t("h_others")),)
         return [ask(ctx, "form", t("parties", format=ctx.request.therapy_format), fields=fields)]
 
     def read_parties(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
-        prompt = self.ask_parties(ctx)[0]
-        values = read_form(raw, prompt.fields)
+        values = read_form(raw, self.ask_parties(ctx)[0].fields)
         labels = [p.strip() for p in values["others"].split(",") if p.strip()]
-        if not labels or any(len(label) > 40 for label in labels):
+        if not labels or any(len(label) > 40 for label in labels) or len(set(labels)) != len(labels):
             raise Invalid(t("bad_parties"), fields={"others": t("bad_parties")})
-        return {"parties": [{"label": label, "consent": values["consent"]} for label in labels]}
+        return {"labels": labels}
+
+    # Each participant's authorization is their own: asked and recorded one by one.
+    def party_labels(self, ctx: Ctx) -> list[str]:
+        return list((ctx.state.answers.get("parties") or {}).get("labels", []))
+
+    def ask_party_consents(self, ctx: Ctx) -> list[Prompt]:
+        fields = tuple(
+            FormField(f"consent_{n}", t("f_consent_of", label=label), "choice", choices("consent", CONSENT))
+            for n, label in enumerate(self.party_labels(ctx), 1)
+        )
+        return [ask(ctx, "form", t("party_consents"), fields=fields)]
+
+    def read_party_consents(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
+        values = read_form(raw, self.ask_party_consents(ctx)[0].fields)
+        labels = self.party_labels(ctx)
+        return {"parties": [{"label": label, "consent": values[f"consent_{n}"]} for n, label in enumerate(labels, 1)]}
 
     def save_parties(self, ctx: Ctx, value: dict[str, Any]) -> list[Effect]:
         return [Effect("update_request", {"parties": value["parties"]})]

@@ -11,6 +11,7 @@ from typing import IO, Any
 from bot.answers import read_field
 from bot.engine import Invalid
 from bot.prompts import Answer, FormField, Outbound, Prompt, Reply
+from bot.refs import parse_consult
 from bot.services.conversation import Conversation
 from bot.text import say
 
@@ -18,6 +19,7 @@ SWEEP_EVERY_SECONDS = 30.0
 # typed where an answer was expected, these are commands, not answers (no answer looks like them);
 # read-only ones only: "cancel …" or "extend …" inside an answer might be part of the answer, so those need a "/"
 COMMAND_LINE = re.compile(r"^(help|list|settings|(status|resume)\s+rr-\d{4}-\d+)\s*$")
+BACK = ("back", "/back")
 
 
 class InputEnded(Exception):
@@ -30,6 +32,10 @@ class Quit(Exception):
 
 class LeftQuestion(Exception):
     """The person typed a /command in the middle of a question: back to the command line (nothing was sent)."""
+
+
+class FieldBack(Exception):
+    """The person typed "back" in a form: to the field before (or, at the first, to the step before)."""
 
 
 class TerminalChat:
@@ -78,6 +84,8 @@ class TerminalChat:
 
     def deliver(self, message: Outbound) -> None:
         """Messages for others: in the terminal everyone shares one screen, so show where each one went."""
+        if message.target_kind == "channel":  # the terminal has no records channel: nothing was posted anywhere
+            return
         for prompt in message.prompts:
             text = f"[{prompt.header}] {prompt.text}" if prompt.header else prompt.text
             self.say(say("terminal.outbound", kind=message.target_kind, target=message.target, text=text))
@@ -162,7 +170,7 @@ class TerminalChat:
 
     def stays_put(self, asked: Prompt, reply: Reply) -> bool:
         """An accepted answer that leaves the run on the same step ("not yet"): go back to the command line."""
-        if any(p.error for p in reply.prompts):
+        if any(p.error for p in reply.prompts) or asked.kind == "checklist":  # the checklist waits for the rest
             return False
         step = (asked.ref or "").split(":")[2:3]
         return any(p.expects_answer and (p.ref or "").split(":")[2:3] == step for p in reply.prompts) and not any(
@@ -172,7 +180,12 @@ class TerminalChat:
     def ask(self, prompt: Prompt) -> Any:
         if prompt.kind == "form":
             return self.ask_form(prompt)
+        if parse_consult(prompt.ref) is not None:  # a consult card: the answer, then the note that goes with it
+            return self.ask_consult(prompt)
         line = self.read_line(prompt.kind, in_question=True)
+        if line.strip().lower() in BACK and prompt.kind != "text":
+            self.handle(self.conversation.back(self.actor, prompt.ref))
+            raise LeftQuestion
         self.check_command(line, prompt)
         if not line.strip() and prompt.default is not None and prompt.kind in ("date", "text"):
             return prompt.default
@@ -180,17 +193,72 @@ class TerminalChat:
             return [c.value for c in prompt.choices]
         return line
 
+    def ask_consult(self, prompt: Prompt) -> dict[str, str]:
+        line = self.read_line(prompt.kind, in_question=True)
+        self.check_command(line, prompt)
+        if ":" in line:  # "1: happy to look on Thursday", all on one line
+            answer, note = (part.strip() for part in line.split(":", 1))
+            return {"answer": answer, "note": note}
+        note = ""
+        while not note.strip():  # every answer carries a few words for the person who asked
+            self.say(say("consults.note_prompt"))
+            note = self.read_line("note", in_question=True)
+            self.check_command(note, prompt)
+        return {"answer": line.strip(), "note": note.strip()}
+
     def ask_form(self, prompt: Prompt) -> dict[str, Any]:
-        """A form, one field at a time, each checked as it is typed; then the whole form is sent."""
+        """A form, one field at a time, each checked as it is typed; then the whole form is sent.
+
+        Each accepted field is kept with the run, so quitting half-way and coming back starts where it stopped;
+        "back" goes to the field before.
+        """
         if prompt.header:
             self.say(f"[{prompt.header}]")
         if prompt.error:
             self.say(say("terminal.error", reason=prompt.error))
         self.say(prompt.text)
-        values: dict[str, Any] = {}
-        for field in prompt.fields:
-            values[field.name] = self.ask_field(prompt, field, values)
+        values: dict[str, Any] = self.conversation.kept_form(prompt.ref or "")
+        names = [f.name for f in prompt.fields]
+        values = {k: v for k, v in values.items() if k in names}
+        if values:
+            self.say(say("terminal.form_kept", count=len(values)))
+        index = next((i for i, name in enumerate(names) if name not in values), len(names))
+        if index == len(names):
+            index = 0 if prompt.error else index
+        while index < len(names):
+            field = prompt.fields[index]
+            if not self.applies(prompt, field, values):  # e.g. the summary's agreement, for a copy
+                values.pop(field.name, None)
+                index += 1
+                continue
+            try:
+                values[field.name] = self.ask_field(prompt, field, values)
+            except FieldBack:
+                index -= 1
+                while index >= 0 and not self.applies(prompt, prompt.fields[index], values):
+                    index -= 1
+                if index < 0:
+                    self.handle(self.conversation.back(self.actor, prompt.ref))
+                    raise LeftQuestion from None
+                values.pop(prompt.fields[index].name, None)
+                continue
+            self.keep(prompt, values)
+            index += 1
         return values
+
+    def applies(self, prompt: Prompt, field: FormField, values: dict[str, Any]) -> bool:
+        """A field asked only after a certain answer to another (the form's only_if) is skipped otherwise."""
+        if field.only_if is None:
+            return True
+        other, wanted = field.only_if
+        spec = next((f for f in prompt.fields if f.name == other), None)
+        try:
+            return spec is not None and other in values and read_field(spec, values[other]) == wanted
+        except Invalid:
+            return False
+
+    def keep(self, prompt: Prompt, values: dict[str, Any]) -> None:
+        self.conversation.keep_form(prompt.ref or "", values)
 
     def ask_field(self, prompt: Prompt, field: FormField, values: dict[str, Any]) -> str:
         """One field, re-asked until the flow accepts it (the same checks as the whole form, bounds included)."""
@@ -199,6 +267,8 @@ class TerminalChat:
             self.say(f"  {number}. {choice.label}")
         while True:
             line = self.read_line(field.name, in_question=True)
+            if line.strip().lower() in BACK:
+                raise FieldBack
             self.check_command(line, prompt)
             try:
                 read_field(field, line)

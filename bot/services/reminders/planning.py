@@ -29,7 +29,10 @@ def ladder(request: RecordsRequest, practice: PracticeSettings) -> list[dict[str
     if request.status not in FINISHED:
         due = request.effective_due
         if request.acknowledged_on is None:
-            day = request.received_on + timedelta(days=sched.acknowledge_after_days)
+            # not before the day after the request was entered: the person is on that step right now
+            created = getattr(request, "created_at", None)
+            entered = as_utc(created).astimezone(tz).date() if created else request.received_on
+            day = max(request.received_on + timedelta(days=sched.acknowledge_after_days), entered + timedelta(days=1))
             add("ack", f"{rid}:ack", day)
         for n in sched.before_deadline_days:
             # the deadline is in the key: after an extension the new ladder is new rows, the old ones go stale
