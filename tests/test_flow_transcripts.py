@@ -861,3 +861,18 @@ def test_the_step_handed_back_to_the_owner_is_built_for_the_owner_and_take_moves
         consult = session.exec(select(Consult)).one()
         dana_id = session.exec(select(Member.id).where(Member.name == "Dana")).one()
         assert consult.asked_by_id == dana_id, "the waiting consult answers to the new owner"
+
+
+def test_a_target_date_before_today_or_after_the_deadline_is_refused_with_the_reason(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex)
+    alex.answers("sent_today")
+    alex.answers("on_track")
+    assert alex.step == "target"
+    alex.answers("2026-11-04")  # yesterday
+    assert alex.step == "target" and alex.question.error
+    alex.answers("2026-12-09")  # after the 2026-12-02 deadline
+    assert alex.step == "target" and alex.question.error
+    alex.answers("2026-11-25")
+    assert alex.step == "review"

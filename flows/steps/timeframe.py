@@ -71,8 +71,8 @@ class TimeframeSteps:
         return [ask(ctx, "date", text, default=str(suggested))]
 
     def read_target(self, ctx: Ctx, raw: Any) -> date:
-        earliest = ctx.today if ctx.today > ctx.request.effective_due else ctx.request.received_on
-        day = read_date(raw, not_before=earliest, not_after=self.latest_target(ctx), what=t("w_target"))
+        # a target is a day still ahead (today at the earliest), and never past the deadline
+        day = read_date(raw, not_before=ctx.today, not_after=self.latest_target(ctx), what=t("w_target"))
         if day in ctx.practice.closed_days:
             raise Invalid(rights.t("target_closed", day=day))
         return day
