@@ -31,7 +31,7 @@ def test_a_first_run_with_no_practice_file_asks_the_details_once_and_finishes_a_
     assert "Saved to practice.toml" in out
     assert "can't be drafted yet" not in out
     assert "please contact Riverbend Counseling at 555-0100" in out  # the acknowledgement
-    assert "That's everything for RR-2026-0001" in out  # released with its cover letter
+    assert "That's the release done for RR-2026-0001" in out  # released with its cover letter
     assert "posted" not in out  # the terminal has no records channel and never claims one
     saved = tomllib.loads((newcomer / "practice.toml").read_text())
     assert saved["name"] == "Riverbend Counseling" and saved["timezone"] == "America/Los_Angeles"

@@ -73,6 +73,8 @@ def test_individual_request_from_intake_to_follow_up(tmp_path, any_db_url):
     alex.sees("Progress notes 2025-2026")
     alex.answers("sent")
     assert [m.prompts[0].text for m in alex.reply.outbound if m.target_kind == "channel"]
+    alex.sees("I'll check in on December 5, 2026 to ask how it turned out")  # not seconds after release
+    alex.types("resume RR-2026-0001")
     assert alex.step == "follow_up"
     alex.answers("moved on")
     alex.sees("That's everything for RR-2026-0001", "records-bot export RR-2026-0001")
@@ -453,6 +455,7 @@ def test_a_licensing_board_complaint_offers_the_case_file(tmp_path):
     alex.answers("release")
     alex.answers({"released_on": "2026-11-05", "method": "portal", "included": "All notes", "fee": "0"})
     alex.answers("sent")
+    alex.types("resume RR-2026-0001")  # the follow-up reminder's question, answered early
     alex.answers("nothing yet")
     assert alex.step == "follow_up"  # still open: the follow-up reminder will ask again
     alex.answers("board complaint")

@@ -72,6 +72,7 @@ def test_a_request_under_a_complaint_stays_in_the_list_marked(tmp_path):
         alex.answers(answer)
     alex.answers({"released_on": "", "method": "", "included": "Progress notes", "fee": ""})
     alex.answers("sent")
+    alex.types("resume RR-2026-0001")
     alex.answers("board_complaint")
     alex.types("list")
     alex.sees("RR-2026-0001", "COMPLAINT")
@@ -105,6 +106,7 @@ def test_the_case_file_speaks_plain_words_and_shows_the_complaint(tmp_path):
         alex.answers(answer)
     alex.answers({"released_on": "", "method": "", "included": "Progress notes", "fee": ""})
     alex.answers("sent")
+    alex.types("resume RR-2026-0001")
     alex.answers("board_complaint")
     with session_scope(conversation.engine) as session:
         md, _ = export_case_file(session, "RR-2026-0001", tmp_path / "out", fernet=None, tz=conversation.practice.tz)

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from bot.services import reminders
 from bot.store import Reminder, session_scope
-from tests.conversation_helpers import Person, open_conversation
+from tests.conversation_helpers import Person, make_practice, open_conversation
 from tests.test_flow_transcripts import request_row, start_request
 
 TODAY = date(2026, 11, 5)  # the conversation's today, for the transcripts that don't meet the reminder clock
@@ -35,7 +35,8 @@ def test_each_participants_authorization_is_recorded_on_its_own(tmp_path):
 
 def test_no_acknowledgement_reminder_fires_while_the_request_is_being_entered(tmp_path):
     # received ten days before it was entered: counted from receipt, the "acknowledge it" nudge is long due
-    today = date.today()
+    tz = make_practice().tz
+    today = datetime.now(tz).date()  # the practice's today (after midnight UTC it is still yesterday in New York)
     conversation = open_conversation(tmp_path, today)
     alex = Person(conversation, "Alex")
     start_request(alex, received_on=(today - timedelta(days=10)).isoformat())
@@ -44,4 +45,4 @@ def test_no_acknowledgement_reminder_fires_while_the_request_is_being_entered(tm
     with session_scope(conversation.engine) as session:
         ack = session.exec(select(Reminder).where(Reminder.kind == "ack")).one()
     assert ack.status == "pending"  # nothing was said while the person is on that very step
-    assert ack.due_at.date() > today  # tomorrow at the earliest, if it is still not sent
+    assert ack.due_at.astimezone(tz).date() > today  # tomorrow at the earliest, if it is still not sent

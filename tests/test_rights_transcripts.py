@@ -79,7 +79,9 @@ def test_couples_record_withheld_on_two_grounds_keeps_each_items_own_ground_in_e
         "You can ask for this part of the decision to be reviewed.",
     )
     alex.answers("sent")
-    assert alex.step == "follow_up"  # no state right beyond HIPAA here (US, no risk to the client)
+    alex.sees("I'll check in on")  # no state right beyond HIPAA here (US, no risk to the client): released
+    alex.types("resume RR-2026-0001")
+    assert alex.step == "follow_up"
     letters = drafts(conversation)
     cover = letters["release_cover"].split("\n")
     assert (

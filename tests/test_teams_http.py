@@ -58,12 +58,14 @@ def test_a_whole_request_from_records_request_to_follow_up_in_teams(teams: Teams
     teams.answers({"released_on": "2026-03-02", "method": "portal", "included": "Progress notes", "fee": "6.50"})
     assert teams.step() == "release_letter"
     teams.answers("sent")
+    assert "I'll check in on" in teams.last_card().texts  # the follow-up comes with its reminder
+    teams.says("resume RR-2026-0001")  # or sooner, when asked for
     assert teams.step() == "follow_up"
     final = teams.answers("moved_on")
     assert "That's everything for RR-2026-0001" in final.texts
     # every answered card was ticked in place, none twice
     ticked = [c.activity_id for c in teams.fake.updates()]
-    assert len(ticked) == len(set(ticked)) == 11
+    assert len(ticked) == len(set(ticked)) == 11, ticked
 
 
 # ---- authentication, members, idempotency ------------------------------------------------------------------------

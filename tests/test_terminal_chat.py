@@ -84,6 +84,7 @@ def test_a_scripted_session_from_intake_to_release(workdir):
         "Progress notes and treatment plan",
         "",  # no fee
         "1",  # cover letter sent
+        "resume RR-2026-0001",  # the follow-up reminder would ask in 30 days: answer it now
         "2",  # moved on
         "list",
         "quit",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -333,6 +333,7 @@ class Conversation(Fixes, OversightCommands):
 
     # ------------------------------------------------------------------ internals
     def _advance(self, session: Session, run: FlowRun, member: Member, raw: Any) -> Reply:
+        before = run.step
         ctx = self._ctx(session, run, member.name)
         try:
             result = flow_engine.advance(self.flow, ctx, raw)
@@ -372,7 +373,13 @@ class Conversation(Fixes, OversightCommands):
             plan_reminders(session, request, self.practice, now=utcnow())
         ctx = self._ctx(session, run, member.name)
         prompts = [*notices]
-        if run.status == "active":
+        released = request is not None and request.released_on is not None
+        if run.status == "active" and run.step == "follow_up" and before != "follow_up" and released:
+            # "How did it turn out?" comes with the follow-up reminder, not seconds after the records went out
+            days = self.practice.reminders.follow_up_after_release_days
+            when = request.released_on + timedelta(days=days)  # type: ignore[union-attr, operator]
+            prompts.append(self._notice(say("follow_up_later", request=request, when=when)))
+        elif run.status == "active":
             prompts.extend(flow_engine.prompts(self.flow, ctx))
         else:
             prompts.append(self._notice(say("run_done", request=request)))
