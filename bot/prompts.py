@@ -36,7 +36,8 @@ class FormField:
     max_length: int = 200
     default: str | None = None
     hint: str | None = None
-    only_if: tuple[str, str] | None = None  # (field, value): asked only when that field got that answer
+    # (field, value or values): asked only when that field's answer is one of them (a checklist: includes one)
+    only_if: tuple[str, str | tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)

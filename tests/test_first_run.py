@@ -14,7 +14,18 @@ DETAILS = ["Riverbend Counseling", "12", "555-0100", "", "Pacific", "Privacy Off
 INTAKE = ["AB-17", "1", "1", "1", RECEIVED, "", "1", "3", "1", "40", ""]  # pages, language (no summary asked)
 TO_DECISION = ["1", "1", "", "all", "1", "1", "1"]  # acknowledged, on track, target, checklist, findings so far
 RELEASE = ["1", "none", "1", "", "", "Progress notes", "", "1", "2"]  # no risk, no consult, release, letter sent
-DENIAL = ["2", "none", "2", "", "4", "Safety plan details", "", "1", "Dr. Lee, PsyD", "1", "2"]
+DENIAL = [
+    "2",
+    "none",
+    "2",
+    "4",
+    "Safety plan details",
+    "",
+    "1",
+    "Dr. Lee, PsyD",
+    "1",
+    "2",
+]  # letter: chosen just before
 
 
 @pytest.fixture

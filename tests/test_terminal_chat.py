@@ -1,5 +1,6 @@
 """records-bot chat as a person (or a script) uses it: a real subprocess, answers piped in one per line."""
 
+import io
 import os
 import subprocess
 import sys
@@ -7,6 +8,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+
+from bot.prompts import Prompt
 
 TODAY = date.today()
 RECEIVED = TODAY - timedelta(days=3)
@@ -186,3 +189,29 @@ def test_the_summary_agreement_is_asked_only_for_a_summary(workdir):
     summary = ["/records-request", "CD-2", "1", "3", "1", RECEIVED.isoformat(), "", "1", "3", "1", "", "2", "", "quit"]
     out = chat(workdir, summary).stdout
     assert "has the client agreed in advance to a summary" in out and "Created RR-2026-0002" in out
+
+
+def test_the_denial_form_asks_for_a_reviewer_only_for_a_reviewable_ground_and_an_outsider_only_if_chosen(tmp_path):
+    from bot.adapters.terminal.chat import TerminalChat
+    from tests.conversation_helpers import open_conversation
+
+    conversation = open_conversation(tmp_path, TODAY)
+    terminal = TerminalChat(conversation, "Alex", stdin=io.StringIO(""), stdout=io.StringIO())
+    from flows.records_request import FLOWS  # the denial form as the flow declares it
+
+    fields = {f.name: f for f in FLOWS["records_request"].denial_fields(ctx_for_denial(conversation))}
+    form = Prompt(kind="form", text="", ref="run:1:denial:1", fields=tuple(fields.values()))
+    assert not terminal.applies(form, fields["reviewer"], {"grounds": "psychotherapy_notes"})
+    assert terminal.applies(form, fields["reviewer"], {"grounds": "psychotherapy_notes,endanger_life"})
+    assert not terminal.applies(form, fields["outside_reviewer"], {"reviewer": "Dana"})
+    assert terminal.applies(form, fields["outside_reviewer"], {"reviewer": "outside"})
+    assert "letter" not in fields, "the kind of letter was chosen at the decision step"
+
+
+def ctx_for_denial(conversation):  # type: ignore[no-untyped-def]
+    from bot.engine import Ctx, RunState
+    from bot.store import RecordsRequest
+
+    request = RecordsRequest(reference="RR-2026-0001", client_label="AB-17", received_on=TODAY, due_on=TODAY)
+    state = RunState(step="denial", answers={"decision": "partial_denial"}, version=1, status="active")
+    return Ctx(practice=conversation.practice, today=TODAY, actor="Alex", run_id=1, state=state, request=request)

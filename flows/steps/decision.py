@@ -155,13 +155,36 @@ class DecisionSteps:
         kinds = tuple(k for k in ("partial_denial", "denial") if k in self.decision_values(ctx))  # the same limits
         grounds = DENIAL_GROUNDS + ((MINOR_GROUND,) if ctx.request.requester_type == "parent_of_minor" else ())
         required = self.representative_ground(ctx)  # type: ignore[attr-defined]
+        # the kind of letter was chosen a moment ago: asked again only if that choice is not one the review allows
+        letter = (
+            ()
+            if decided in kinds
+            else (
+                FormField("letter", t("f_letter"), "choice", choices("decision", kinds), default=(kinds or (None,))[0]),
+            )
+        )
         fields = (
-            FormField("letter", t("f_letter"), "choice", choices("decision", kinds), default=decided),
+            *letter,
             FormField("grounds", t("f_grounds"), "checklist", choices("ground", grounds), default=required),
             FormField("withheld", t("f_withheld_what"), "text", max_length=500, hint=t("h_withheld_what")),
             FormField("explanation", t("f_explanation"), "text", required=False, max_length=1000),
-            FormField("reviewer", t("f_reviewer"), "member", reviewers, required=False),
-            FormField("outside_reviewer", t("f_outside_reviewer"), "text", required=False, max_length=120),
+            # a reviewing official only where a ground can be reviewed (164.524(a)(4)); an outside one only if chosen
+            FormField(
+                "reviewer",
+                t("f_reviewer"),
+                "member",
+                reviewers,
+                required=False,
+                only_if=("grounds", REVIEWABLE_GROUNDS),
+            ),
+            FormField(
+                "outside_reviewer",
+                t("f_outside_reviewer"),
+                "text",
+                required=False,
+                max_length=120,
+                only_if=("reviewer", OUTSIDE),
+            ),
         )
         # what a state asks of a denial for a risk to the client (reference sheet §6)
         if ctx.request.jurisdiction == "TX":
@@ -181,6 +204,7 @@ class DecisionSteps:
 
     def read_denial(self, ctx: Ctx, raw: Any) -> dict[str, Any]:
         values = read_form(raw, self.denial_fields(ctx))
+        values.setdefault("letter", ctx.state.answers.get("decision", "denial"))  # chosen at the decision step
         if not values["grounds"]:
             raise Invalid(t("no_grounds"), fields={"grounds": t("no_grounds")})
         required = self.representative_ground(ctx)  # type: ignore[attr-defined]

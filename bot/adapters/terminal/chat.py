@@ -251,11 +251,15 @@ class TerminalChat:
         if field.only_if is None:
             return True
         other, wanted = field.only_if
+        accepted = wanted if isinstance(wanted, tuple) else (wanted,)
         spec = next((f for f in prompt.fields if f.name == other), None)
         try:
-            return spec is not None and other in values and read_field(spec, values[other]) == wanted
+            answer = read_field(spec, values[other]) if spec is not None and other in values else None
         except Invalid:
             return False
+        if isinstance(answer, list | tuple):
+            return any(value in accepted for value in answer)
+        return answer in accepted
 
     def keep(self, prompt: Prompt, values: dict[str, Any]) -> None:
         self.conversation.keep_form(prompt.ref or "", values)
