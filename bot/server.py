@@ -40,8 +40,13 @@ def make_conversation(ctx: AppContext) -> Any:
     return Conversation(ctx.engine, ctx.practice, env=ctx.env)
 
 
-def build_app(ctx: AppContext, *, conversation: Any | None = None, **adapter_options: Any) -> web.Application:
-    """The whole service as one aiohttp application (run it with web.run_app or an AppRunner)."""
+def build_app(
+    ctx: AppContext, *, conversation: Any | None = None, reminder_poller: bool = True, **adapter_options: Any
+) -> web.Application:
+    """The whole service as one aiohttp application (run it with web.run_app or an AppRunner).
+
+    reminder_poller=False leaves reminders to `records-bot reminders run` (and to tests that drive time themselves).
+    """
     conversation = conversation if conversation is not None else make_conversation(ctx)
     # SQLite takes one writer at a time: one thread does every write (adapters and sender), in arrival order
     sqlite = ctx.engine.dialect.name == "sqlite"
@@ -81,10 +86,9 @@ def build_app(ctx: AppContext, *, conversation: Any | None = None, **adapter_opt
         await asyncio.to_thread(warm_up, ctx)
         for platform in platforms:
             await platform.start()
-        app[TASKS] = [
-            asyncio.create_task(sender.run_forever()),
-            asyncio.create_task(poll_reminders(ctx, router, sender.kick)),
-        ]
+        app[TASKS] = [asyncio.create_task(sender.run_forever())]
+        if reminder_poller:
+            app[TASKS].append(asyncio.create_task(poll_reminders(ctx, router, sender.kick)))
 
     async def stop_background(app: web.Application) -> None:
         for task in app.get(TASKS, []):

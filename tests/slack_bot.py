@@ -94,7 +94,9 @@ def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, any_db_url: str):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
     ctx = open_context()
-    web_app = build_app(ctx, conversation=Conversation(ctx.engine, ctx.practice, today=lambda: TODAY))
+    # the conversation lives on TODAY; real-time reminders would call its requests overdue mid-test
+    conversation = Conversation(ctx.engine, ctx.practice, today=lambda: TODAY)
+    web_app = build_app(ctx, conversation=conversation, reminder_poller=False)
     server = ServerThread(web_app)
     port = server.start()
     yield Bot(f"http://127.0.0.1:{port}/slack/events", fake, ctx, server, web_app[ADAPTER], web_app)

@@ -147,7 +147,9 @@ def start_teams_bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str
         if name not in env:
             monkeypatch.delenv(name, raising=False)
     ctx = open_context()
-    web_app = build_app(ctx, conversation=Conversation(ctx.engine, ctx.practice, today=lambda: TODAY))
+    # the conversation lives on TODAY; real-time reminders would call its requests overdue mid-test
+    conversation = Conversation(ctx.engine, ctx.practice, today=lambda: TODAY)
+    web_app = build_app(ctx, conversation=conversation, reminder_poller=False)
     server = ServerThread(web_app)
     port = server.start()
     bot = TeamsBot(f"http://127.0.0.1:{port}/api/messages", fake, ctx, server, web_app[TEAMS_ADAPTER], web_app)

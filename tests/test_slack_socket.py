@@ -35,7 +35,8 @@ def test_socket_mode_acks_the_envelope_and_opens_the_intake_modal(env: Path, mon
         monkeypatch.setenv("SLACK_SIGNING_SECRET", "unused-in-socket-mode")
         monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
         ctx = open_context()
-        web_app = build_app(ctx, conversation=Conversation(ctx.engine, ctx.practice, today=lambda: date(2026, 3, 2)))
+        conversation = Conversation(ctx.engine, ctx.practice, today=lambda: date(2026, 3, 2))
+        web_app = build_app(ctx, conversation=conversation, reminder_poller=False)
         server = ServerThread(web_app)
         server.start()
         try:
