@@ -11,7 +11,7 @@ from bot import text
 from bot.commands import fail
 from bot.config import EnvSettings, PracticeSettings, SettingsError, load_env, load_practice
 from bot.db import SchemaMismatch, open_database
-from bot.store import Member, session_scope
+from bot.store import PLATFORM_ID_FIELDS, Member, session_scope
 
 
 @dataclass
@@ -21,7 +21,7 @@ class AppContext:
     engine: Engine
 
 
-PLATFORM_IDS = ("slack_user_id", "teams_user_id")
+PLATFORM_IDS = tuple(PLATFORM_ID_FIELDS.values())
 
 
 def sync_members(engine: Engine, practice: PracticeSettings) -> None:

@@ -32,6 +32,9 @@ def _json_list() -> Any:
     return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+PLATFORM_ID_FIELDS = {"slack": "slack_user_id", "teams": "teams_user_id"}  # a member's id on each chat platform
+
+
 class Member(SQLModel, table=True):
     """A practice member: clinician, supervisor or admin, with their chat identities."""
 
@@ -44,6 +47,11 @@ class Member(SQLModel, table=True):
     teams_user_id: str | None = Field(default=None, index=True, max_length=200)
     email: str | None = Field(default=None, max_length=200)
     active: bool = True
+
+    def platform_id(self, platform: str) -> str | None:
+        """Who this member is on a chat platform (None where they are not on it)."""
+        field = PLATFORM_ID_FIELDS.get(platform)
+        return getattr(self, field) if field else None
 
 
 class ReferenceCounter(SQLModel, table=True):

@@ -33,6 +33,18 @@ def nothing_left(bot: Bot) -> bool:
     return all(r.status in ("sent", "failed") for r in rows)
 
 
+def first_button(actions: dict[str, Any], ts: str, text: str) -> str:
+    """The clinician clicks the first button of a step message."""
+    button = actions["elements"][0]
+    return block_action(
+        block_id=actions["block_id"],
+        action_id=button["action_id"],
+        value=button["value"],
+        message_ts=ts,
+        message_text=text,
+    )
+
+
 def once_each(calls: list[Any]) -> bool:
     """No message delivered twice (same channel, same blocks)."""
     seen = Counter(json.dumps([c.args["channel"], c.args.get("blocks")], sort_keys=True) for c in calls)
@@ -101,16 +113,7 @@ def test_the_tick_failing_does_not_hold_up_the_next_step_and_is_retried(bot: Bot
     ts, actions, text = step_message(bot)
     before = len(dm_steps(bot))
     bot.fake.fail_next("chat.update", status=503, error="service_unavailable")
-    button = actions["elements"][0]
-    bot.send(
-        block_action(
-            block_id=actions["block_id"],
-            action_id=button["action_id"],
-            value=button["value"],
-            message_ts=ts,
-            message_text=text,
-        )
-    )
+    bot.send(first_button(actions, ts, text))
     bot.settle()
     assert len(dm_steps(bot)) == before + 1, "the next step arrived"
     ticks = bot.fake.delivered("chat.update")
@@ -123,14 +126,7 @@ def test_a_double_click_while_slack_is_failing_still_moves_once_and_says_it_once
     ts, actions, text = step_message(bot)
     before = len(dm_steps(bot))
     bot.fake.fail_next("chat.postMessage", status=500, times=3, where={"channel": "D_CLIN"})
-    button = actions["elements"][0]
-    click = block_action(
-        block_id=actions["block_id"],
-        action_id=button["action_id"],
-        value=button["value"],
-        message_ts=ts,
-        message_text=text,
-    )
+    click = first_button(actions, ts, text)
     bot.send(click)
     bot.send(click)
     bot.settle()
@@ -283,16 +279,7 @@ def test_a_tick_that_can_never_be_shown_is_given_up_without_a_notice(bot: Bot):
     submit_intake(bot, open_intake(bot))
     ts, actions, text = step_message(bot)
     bot.fake.fail_next("chat.update", error="message_not_found")
-    button = actions["elements"][0]
-    bot.send(
-        block_action(
-            block_id=actions["block_id"],
-            action_id=button["action_id"],
-            value=button["value"],
-            message_ts=ts,
-            message_text=text,
-        )
-    )
+    bot.send(first_button(actions, ts, text))
     bot.settle()
     with Session(bot.ctx.engine) as session:
         ticks = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "update")).all()

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, update
+from sqlalchemy import and_, exists, false, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
@@ -219,8 +219,6 @@ def release_now(engine: Engine, row_id: int) -> None:
 
 
 def pending_count(engine: Engine) -> int:
-    from sqlalchemy import func
-
     with engine.connect() as conn:
         return conn.execute(
             sa_select(func.count()).select_from(OUTBOX).where(OUTBOX.c.status.in_(("pending", "claimed")))
@@ -229,8 +227,6 @@ def pending_count(engine: Engine) -> int:
 
 def next_due(engine: Engine) -> datetime | None:
     """When the soonest pending row falls due (None when nothing is waiting)."""
-    from sqlalchemy import func
-
     with engine.connect() as conn:
         value = conn.execute(sa_select(func.min(OUTBOX.c.due_at)).where(OUTBOX.c.status == "pending")).scalar()
     return as_utc(value) if value is not None else None

@@ -12,9 +12,8 @@ from bot.config import PracticeSettings
 from bot.delivery import outbox
 from bot.prompts import Origin, Outbound, Prompt, Reply
 from bot.refs import RunRef
-from bot.store import Member, OutboxMessage, PlatformConversation
+from bot.store import Member, OutboxMessage, PlatformConversation, utcnow
 
-PLATFORM_ID = {"slack": "slack_user_id", "teams": "teams_user_id"}
 CHANNEL_KEY = "channel:records"
 
 
@@ -34,7 +33,7 @@ class Router:
         """(platform, platform user id) for each configured platform the member is on."""
         found = []
         for platform in self.platforms:
-            user_id = getattr(member, PLATFORM_ID.get(platform, ""), None)
+            user_id = member.platform_id(platform)
             if user_id:
                 found.append((platform, user_id))
         return found
@@ -81,7 +80,7 @@ class Router:
         prompts = list(reply.prompts)
         if not prompts:
             return
-        run = next((RunRef.parse(p.ref) for p in prompts if RunRef.parse(p.ref)), None)
+        run = run_of(prompts)
         holds = origin.hold_form and any(p.kind == "form" for p in prompts)
         row = outbox.enqueue(
             session,
@@ -93,7 +92,7 @@ class Router:
             member_id=member.id,
             run_id=run.run_id if run else None,
             request_id=request_id,
-            due_at=(_now() + outbox.HOLD) if holds else None,
+            due_at=(utcnow() + outbox.HOLD) if holds else None,
             held=holds,
         )
         reply.queued.append(row.id)
@@ -112,70 +111,42 @@ class Router:
         due_at: datetime | None = None,
     ) -> list[OutboxMessage]:
         """One row per destination; none when the target is on no configured platform (the caller says so)."""
-        rows: list[OutboxMessage] = []
-        extra = {"notify": asker.id} if asker is not None and asker.id else {}
+        member: Member | None = None
         if item.target_kind == "channel":
             if not item.phi_free:
                 raise UnsafeChannelPost(f"refused a channel post to {item.target} not marked PHI-free")
-            for platform, channel in self.channel_addresses(session):
-                rows.append(
-                    outbox.enqueue(
-                        session,
-                        platform=platform,
-                        destination_kind="channel",
-                        destination=channel,
-                        purpose=purpose or "channel",
-                        prompts=item.prompts,
-                        request_id=request_id,
-                        extra=extra,
-                        dedupe_key=f"{dedupe_key}:{platform}" if dedupe_key else None,
-                        due_at=due_at,
-                    )
-                )
-            return rows
-        member = session.exec(select(Member).where(Member.name == item.target, Member.active == True)).first()  # noqa: E712
-        if member is None:
-            return rows
-        for platform, user_id in self.member_addresses(member):
-            run = next((RunRef.parse(p.ref) for p in item.prompts if RunRef.parse(p.ref)), None)
-            rows.append(
-                outbox.enqueue(
-                    session,
-                    platform=platform,
-                    destination_kind="member",
-                    destination=user_id,
-                    purpose=purpose or "notice",
-                    prompts=item.prompts,
-                    member_id=member.id,
-                    run_id=run.run_id if run else None,
-                    request_id=request_id,
-                    extra=extra,
-                    dedupe_key=f"{dedupe_key}:{platform}" if dedupe_key else None,
-                    due_at=due_at,
-                )
+            destinations = self.channel_addresses(session)
+        else:
+            member = session.exec(select(Member).where(Member.name == item.target, Member.active == True)).first()  # noqa: E712
+            destinations = self.member_addresses(member) if member is not None else []
+        run = run_of(item.prompts)
+        return [
+            outbox.enqueue(
+                session,
+                platform=platform,
+                destination_kind=item.target_kind,
+                destination=destination,
+                purpose=purpose or ("channel" if item.target_kind == "channel" else "notice"),
+                prompts=item.prompts,
+                member_id=member.id if member else None,
+                run_id=run.run_id if run else None,
+                request_id=request_id,
+                extra={"notify": asker.id} if asker is not None and asker.id else {},
+                dedupe_key=f"{dedupe_key}:{platform}" if dedupe_key else None,
+                due_at=due_at,
             )
-        return rows
+            for platform, destination in destinations
+        ]
 
     def problem(self, session: Session, member_ids: Sequence[int], prompt: Prompt, key: str) -> None:
         """Tell these members (the asker, the admins) that a message could not be delivered."""
         for member_id in dict.fromkeys(member_ids):
             member = session.get(Member, member_id)
-            if member is None or not member.active:
-                continue
-            for platform, user_id in self.member_addresses(member):
-                outbox.enqueue(
-                    session,
-                    platform=platform,
-                    destination_kind="member",
-                    destination=user_id,
-                    purpose="problem",
-                    prompts=(prompt,),
-                    member_id=member.id,
-                    dedupe_key=f"problem:{key}:{member.id}:{platform}"[:200],
-                )
+            if member is not None and member.active:
+                notice = Outbound(target_kind="member", target=member.name, prompts=(prompt,))
+                self.outbound(session, notice, purpose="problem", dedupe_key=f"problem:{key}:{member.id}"[:180])
 
 
-def _now() -> datetime:
-    from bot.store import utcnow
-
-    return utcnow()
+def run_of(prompts: Sequence[Prompt]) -> RunRef | None:
+    """The run a message's questions belong to (its outbox row is filed under it)."""
+    return next((ref for ref in (RunRef.parse(p.ref) for p in prompts) if ref), None)

@@ -28,6 +28,7 @@ from bot.services.fixes import Fixes
 from bot.services.oversight_commands import OversightCommands
 from bot.services.reminders import plan_reminders
 from bot.store import (
+    PLATFORM_ID_FIELDS,
     Consult,
     FlowRun,
     InboundKey,
@@ -53,7 +54,6 @@ BEFORE_TIMEFRAME = (
 )
 NOT_FROM_HERE = (*BEFORE_TIMEFRAME, "extension_reason", "extension_date", "extension_notice", "follow_up")
 CONSULT_ANSWERS = ("can_help", "call_me", "not_now")
-PLATFORM_ID = {"slack": "slack_user_id", "teams": "teams_user_id"}
 Actor = str | Origin  # a member's name (the terminal) or where a chat platform says they are
 
 
@@ -617,7 +617,7 @@ class Conversation(Fixes, OversightCommands):
         """The member acting: by their platform id when they come from a chat platform, else by name (terminal)."""
         query = select(Member).where(Member.active == True)  # noqa: E712
         if isinstance(actor, Origin):
-            column = getattr(Member, PLATFORM_ID.get(actor.platform, ""), None)
+            column = getattr(Member, PLATFORM_ID_FIELDS.get(actor.platform, ""), None)
             if column is None or not actor.user_id:
                 return None
             return session.exec(query.where(column == actor.user_id)).first()

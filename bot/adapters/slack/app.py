@@ -83,7 +83,9 @@ class SlackAdapter:
         self._own_pools = db_executor is None
         self._work_pool = db_executor or ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="slack-work")
         self._urgent_pool = db_executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-urgent")
-        self.transport = SlackTransport(self.client, practice, self.directory, conversation, pacer=pacer)
+        self.transport = SlackTransport(
+            self.client, practice, self.directory, conversation, pacer=pacer, run=self._run
+        )  # its database calls (DM channel ids) on the same thread as the adapter's
         self.sender = sender  # set by the server once the outbox sender exists
         self._tasks: set[asyncio.Task[None]] = set()
         self._slot_count, self._slots = (

@@ -225,7 +225,3 @@ def classify(exc: SlackApiError) -> DeliveryFailed:
     if error in PERMANENT_ERRORS:
         return DeliveryFailed(error, permanent=True)
     return DeliveryFailed(error or f"HTTP {status}")
-
-
-def error_notice() -> Prompt:
-    return Prompt(kind="notice", text=say("slack.slack_error"))
