@@ -45,6 +45,7 @@ class RecordsRequestFlow(
         then=(
             Go("representative", when="needs_representative_check"),
             Go("parties", when="multi_party"),
+            Go("direction", when="direction_first"),
             Go("acknowledge"),
         ),
     )
@@ -53,11 +54,27 @@ class RecordsRequestFlow(
         ask="ask_representative",
         read="read_representative",
         do="record_representative",
-        then=(Go("parties", when="multi_party_request"), Go("acknowledge")),
+        then=(
+            Go("parties", when="multi_party_request"),
+            Go("direction", when="direction_first"),
+            Go("acknowledge"),
+        ),
     )
     parties = Step(ask="ask_parties", read="read_parties", then=(Go("party_consents"),))
     party_consents = Step(
-        ask="ask_party_consents", read="read_party_consents", do="save_parties", then=(Go("acknowledge"),)
+        ask="ask_party_consents",
+        read="read_party_consents",
+        do="save_parties",
+        then=(Go("direction", when="direction_first"), Go("acknowledge")),
+    )
+    # A copy sent to someone else, asked when the request is taken: who receives it, and the client's written, signed
+    # direction for an electronic EHR copy (45 CFR 164.524(c)(3)(ii), as limited by Ciox v. Azar), otherwise a HIPAA
+    # authorization (164.508). Release waits until it is on file; the deadline reminders say so meanwhile.
+    direction = Step(
+        ask="ask_direction",
+        read="read_direction",
+        do="record_direction",
+        then=(Go("acknowledge", when="not_acknowledged"), Go("timeframe")),
     )
     # 3. Acknowledge the request in writing.
     acknowledge = Step(
@@ -98,9 +115,6 @@ class RecordsRequestFlow(
         do="record_delivery_change",
         then=(Go("direction", when="needs_direction"), Go("timeframe", when="ready_for_timeframe")),
     )
-    # A copy sent to someone else: the client's written, signed direction for an electronic EHR copy
-    # (45 CFR 164.524(c)(3)(ii), as limited by Ciox v. Azar), otherwise a HIPAA authorization (164.508).
-    direction = Step(ask="ask_direction", read="read_direction", do="record_direction", then=(Go("timeframe"),))
     # 4. Timeframe: the deadline with its rule and citation, a target date, or the one extension.
     timeframe = Step(
         ask="ask_timeframe",

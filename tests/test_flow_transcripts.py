@@ -228,10 +228,11 @@ def test_a_copy_sent_to_a_third_party_needs_the_signed_direction_before_release(
     conversation = open_conversation(tmp_path, TODAY)
     alex = Person(conversation, "Alex")
     start_request(alex, third_party="yes")
-    alex.answers("sent_today")
-    assert alex.step == "direction"
+    assert alex.step == "direction", "asked as the request is taken, before the acknowledgement"
     alex.sees("signed, written direction", "HIPAA authorization")
     alex.answers({"recipient": "Dr. Lee Park", "kind": "ehr_electronic", "on_file": "no"})
+    assert alex.step == "acknowledge"
+    alex.answers("sent_today")
     alex.answers("on_track")
     alex.answers("2026-11-20")
     alex.answers(ALL_REVIEW)
@@ -653,14 +654,16 @@ def test_not_yet_sending_the_acknowledgement_never_skips_it(tmp_path):
     conversation = open_conversation(tmp_path, TODAY)
     alex = Person(conversation, "Alex")
     start_request(alex, delivery="unencrypted_email", third_party="yes")
+    assert alex.step == "direction"
+    alex.answers({"recipient": "Dr. Lee Park", "kind": "ehr_electronic", "on_file": "yes"})
     alex.answers("later")
     assert alex.step == "acknowledge"
     alex.answers("sent_today")
     assert alex.step == "email_risk"
     alex.answers("waiting for the client")
-    assert alex.step == "email_risk"  # the direction question waits until the email question is settled
+    assert alex.step == "email_risk"
     alex.answers("confirmed")
-    assert alex.step == "direction"
+    assert alex.step == "timeframe"
 
 
 def test_an_extension_can_be_dropped_after_all(tmp_path):

@@ -386,6 +386,8 @@ def test_a_paper_copy_to_an_attorney_needs_a_hipaa_authorization_and_names_the_a
         "podemos enviarle).",
     }
     assert expected[language] in paragraphs(ack)
+    on_file = draft_letter("acknowledgement", language, **context, direction_on_file=True)
+    assert expected[language].split(", once")[0].split(", una vez")[0] + "." in paragraphs(on_file)
     cover = draft_letter("release_cover", language, **context)
     sent = {
         "en": "As you directed in writing, we have sent your records to Sam Ortiz, Esq. (your request of March 1, 2026).",

@@ -384,3 +384,22 @@ def test_reminders_run_from_cron_delivers_through_slack_like_serve(tmp_path, mon
         again = CliRunner().invoke(app, ["reminders", "run", "--now", "2026-12-03T15:05:00Z"])
         assert "Messages: 1 sent." in again.output, again.output
         assert sorted(c.args["channel"] for c in fake.delivered()) == ["C_RECORDS", "D_DANA"], "each once"
+
+
+def test_a_copy_for_someone_else_still_waiting_on_its_signed_direction_is_named_in_the_owners_reminders(
+    engine, practice
+):
+    direction = {"direction": {"recipient": "Dr. Lee Park", "kind": "ehr_electronic"}}
+    rid = new_request(
+        engine, practice, third_party_direction=True, release=direction, acknowledged_on=date(2026, 12, 2)
+    )
+    inbox = Inbox()
+    sweep(engine, practice, inbox, now=at("2026-12-21T15:00"), worker="w")
+    (channel, post), (owner, dm) = inbox.take()
+    assert owner == "Dana" and "in 10 days" in dm
+    assert "Before release: the client's signed, written direction for the copy to someone else is not on file" in dm
+    assert "direction" not in post and "Dr. Lee Park" not in dm + post  # the channel post stays bare; no names
+
+    change(engine, practice, rid, direction_on_file=True)  # it came in: the next reminder no longer asks for it
+    sweep(engine, practice, inbox, now=at("2026-12-26T15:00"), worker="w")
+    assert not any("Before release" in body for _, body in inbox.take())

@@ -211,13 +211,13 @@ def test_a_paper_copy_to_an_attorney_needs_a_hipaa_authorization_and_the_letters
     conversation = open_conversation(tmp_path, TODAY)
     alex = Person(conversation, "Alex")
     start_request(alex, third_party="yes", form="paper", delivery="mail")
-    # a paper copy is never under the client's direction (Ciox v. Azar): the acknowledgement asks for an authorization
-    alex.sees("once we have your signed authorization to release them (a HIPAA authorization form")
-    alex.answers("sent_today")
-    assert alex.step == "direction"
+    assert alex.step == "direction", "who receives the copy, and on what signed document, is asked as it is taken"
+    # a paper copy is never under the client's direction (Ciox v. Azar): it needs a HIPAA authorization
     assert alex.question.fields[1].default == "authorization"
     alex.sees("Ciox Health v. Azar", "45 CFR 164.508", "patient-rate fee limit does not apply")
     alex.answers({"recipient": "Sam Ortiz, Esq.", "kind": "authorization", "on_file": "no"})
+    alex.sees("once we have your signed authorization to release them (a HIPAA authorization form")
+    alex.answers("sent_today")
     for answer in ("on_track", "2026-11-12", ALL_REVIEW, NOTHING_FOUND, "none", "release"):
         alex.answers(answer)
     assert [f.label for f in alex.question.fields][-1] == "Is the client's signed HIPAA authorization on file now?"

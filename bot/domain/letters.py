@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 #   person who asked; without it the greeting is a placeholder such as "[client's name]" for the clinician to fill in
 #   outside chat), requester (client|parent_of_minor|personal_representative: whose records the letter speaks of),
 #   reference, today (letter date; defaults to date.today()), third_party (bool: the copy goes to someone the client
-#   named), recipient (that person's name), directed_kind (ehr_electronic: the client's direction under
-#   164.524(c)(3)(ii) as limited by Ciox v. Azar; authorization: any other copy needs a 164.508 authorization).
+#   named), recipient (that person's name), direction_on_file (bool: the signed document is in hand), directed_kind
+#   (ehr_electronic: the client's direction under 164.524(c)(3)(ii) as limited by Ciox v. Azar; authorization: any
+#   other copy needs a 164.508 authorization).
 # acknowledgement: received_on, access_type (copy|inspect|summary), scope (text, list of texts, or a mapping with
 #   optional "from"/"to" dates and "note"), expected_on (effective deadline or an earlier target), delivery
 #   (pickup|mail|portal|encrypted_email|unencrypted_email), contact_name, contact_phone;
@@ -295,6 +296,7 @@ def request_context(request: RecordsRequest, practice: PracticeSettings | None =
     direction = (request.release or {}).get("direction") or {}
     if request.third_party_direction:
         ctx["recipient"] = direction.get("recipient")
+        ctx["direction_on_file"] = request.direction_on_file
         # after Ciox v. Azar a paper copy is never under the client's direction: it needs a HIPAA authorization
         ctx["directed_kind"] = direction.get("kind") or ("authorization" if request.form == "paper" else None)
     if practice is not None:

@@ -128,6 +128,7 @@ class AcknowledgeSteps:
         return [Effect("update_request", {"delivery": value, "form": form})]
 
     def needs_direction(self, ctx: Ctx, value: Any) -> bool:
+        # requests taken before the direction was asked at intake still meet it here, after the acknowledgement
         pending = bool(ctx.request.third_party_direction) and "direction" not in ctx.state.answers
         return pending and self.acked(ctx) and self.email_settled(ctx)
 

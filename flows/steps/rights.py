@@ -167,6 +167,17 @@ class RightsSteps:
 
     # --- A copy directed to someone else (164.524(c)(3)(ii) as limited by Ciox v. Azar; otherwise 164.508) ------
 
+    def direction_first(self, ctx: Ctx, value: Any) -> bool:
+        """A copy for someone else: asked as the request is taken, before the acknowledgement."""
+        if "direction" in ctx.state.answers:
+            return False
+        if isinstance(value, dict) and "third_party" in value:  # the intake answer itself
+            return bool(value["third_party"])
+        return bool(ctx.request is not None and ctx.request.third_party_direction)
+
+    def not_acknowledged(self, ctx: Ctx, value: Any) -> bool:
+        return not self.acked(ctx)  # type: ignore[attr-defined]
+
     def direction_fields(self, ctx: Ctx) -> tuple[FormField, ...]:
         return (
             FormField("recipient", t("f_recipient"), "text", max_length=120),

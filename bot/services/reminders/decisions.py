@@ -46,6 +46,14 @@ def _notice(target_kind: str, target: str, body: str, header: str) -> Outbound:
     return Outbound(target_kind=target_kind, target=target, prompts=(Prompt(kind="notice", text=body, header=header),))  # type: ignore[arg-type]
 
 
+def _missing(request: RecordsRequest) -> str | None:
+    """The signed document a copy for someone else still waits on ("authorization" or "direction"), if any."""
+    if not request.third_party_direction or request.direction_on_file:
+        return None
+    kind = ((request.release or {}).get("direction") or {}).get("kind")
+    return "authorization" if kind == "authorization" or request.form == "paper" else "direction"
+
+
 def _deadline_messages(
     kind: str, request: RecordsRequest, owner: str | None, practice: PracticeSettings, today: date
 ) -> list[tuple[str, Outbound]]:
@@ -87,7 +95,9 @@ def _deadline_messages(
             )
         ]
     if owner:
-        dm = text.say(f"reminders.dm_{kind}", **ctx, can_extend=extension_allowed(request))
+        dm = text.say(
+            f"reminders.dm_{kind}", **ctx, can_extend=extension_allowed(request), missing_direction=_missing(request)
+        )
         out.append((f"dm:{owner}", _notice("member", owner, dm, header)))
     if kind == "overdue":
         for supervisor in practice.supervisors:
