@@ -119,7 +119,13 @@ class RecordsRequestFlow(
     timeframe = Step(
         ask="ask_timeframe",
         read="read_timeframe",
-        then=(Go("extension_reason", when="chose_extension"), Go("target")),
+        do="record_timeframe",
+        then=(
+            Go("extension_reason", when="chose_extension"),
+            # a day left: the target is the deadline itself, no date to pick
+            Go("@after_target", when="target_is_the_deadline"),
+            Go("target"),
+        ),
     )
     # after an extension taken later (the "extend" command), back to where the person was
     target = Step(

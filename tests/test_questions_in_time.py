@@ -7,7 +7,7 @@ from sqlmodel import select
 from bot.services import reminders
 from bot.store import Reminder, session_scope
 from tests.conversation_helpers import Person, make_practice, open_conversation
-from tests.test_flow_transcripts import request_row, start_request
+from tests.test_flow_transcripts import ALL_REVIEW, NOTHING_FOUND, request_row, start_request
 
 TODAY = date(2026, 11, 5)  # the conversation's today, for the transcripts that don't meet the reminder clock
 
@@ -46,3 +46,33 @@ def test_no_acknowledgement_reminder_fires_while_the_request_is_being_entered(tm
         ack = session.exec(select(Reminder).where(Reminder.kind == "ack")).one()
     assert ack.status == "pending"  # nothing was said while the person is on that very step
     assert ack.due_at.astimezone(tz).date() > today  # tomorrow at the earliest, if it is still not sent
+
+
+def test_with_one_day_left_the_timeframe_offers_only_what_is_still_possible(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex, received_on="2026-10-07")  # 30 days: due tomorrow, 2026-11-06
+    alex.answers("sent_today")
+    assert alex.step == "timeframe"
+    alex.sees("One day left: due tomorrow, 2026-11-06.", "What is still possible: release what is ready by 2026-11-06")
+    alex.sees('or send the one extension notice today (it must reach the client by 2026-11-06: "extend RR-2026-0001")')
+    assert [c.label for c in alex.question.choices] == [
+        "Release by the deadline",
+        "Send the one extension notice today",
+    ]
+    alex.answers("release by the deadline")
+    assert alex.step == "review", "no target date to pick: the target is the deadline itself"
+    assert request_row(conversation).target_on == date(2026, 11, 6)
+
+
+def test_on_the_last_day_the_consult_question_says_a_colleague_may_not_answer_in_time(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex, received_on="2026-10-06")  # due today
+    alex.answers("sent_today")
+    alex.sees("Due today (2026-11-05).")
+    alex.answers("release by the deadline")
+    alex.answers(ALL_REVIEW)
+    alex.answers(NOTHING_FOUND)
+    assert alex.step == "consult"
+    alex.sees("Due today (2026-11-05).", "A colleague may not answer in time")

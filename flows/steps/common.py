@@ -60,5 +60,25 @@ def header(ctx: Ctx) -> str | None:
     )
 
 
+def last_day(ctx: Ctx) -> bool:
+    """The deadline is today or tomorrow: only what can still be done in time is worth offering."""
+    request = ctx.request
+    return request is not None and 0 <= (request.effective_due - ctx.today).days <= 1
+
+
+def last_day_note(ctx: Ctx) -> str:
+    """What is still possible with a day left (empty otherwise)."""
+    if not last_day(ctx):
+        return ""
+    request = ctx.request
+    return t(
+        "last_day",
+        due=request.effective_due,
+        days_left=(request.effective_due - ctx.today).days,
+        can_extend=request.extension_open(ctx.today),
+        reference=request.reference,
+    )
+
+
 def ask(ctx: Ctx, kind: str, text: str, **fields: Any) -> Prompt:
     return Prompt(kind=kind, text=text, header=header(ctx), **fields)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from bot.answers import read_choice, read_form, read_text
 from bot.domain.phi import details_in, names_label
 from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import Choice, FormField, Prompt
-from flows.steps.common import CONSULT_KINDS, ask, choices, header, t
+from flows.steps.common import CONSULT_KINDS, ask, choices, header, last_day_note, t
 
 PHONE_KINDS = ("insurance", "association")
 
@@ -28,7 +28,8 @@ class ConsultSteps:
 
     def ask_consult(self, ctx: Ctx) -> list[Prompt]:
         asked = list(ctx.consults)
-        return [ask(ctx, "choice", t("consult", consults=asked), choices=choices("consult", self.consult_kinds(ctx)))]
+        text = t("consult", consults=asked, last_day=last_day_note(ctx))
+        return [ask(ctx, "choice", text, choices=choices("consult", self.consult_kinds(ctx)))]
 
     def read_consult(self, ctx: Ctx, raw: Any) -> str:
         kind = read_choice(raw, choices("consult", self.consult_kinds(ctx)))

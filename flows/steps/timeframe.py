@@ -11,7 +11,7 @@ from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import Choice, Prompt
 from bot.services import drafting
 from flows.steps import rights
-from flows.steps.common import ask, choices, t
+from flows.steps.common import ask, choices, last_day, last_day_note, t
 
 LATE_TARGET_DAYS = 7
 DROP_WORDS = ("back", "cancel", "never mind", "nevermind", "no", "don't extend", "dont extend")
@@ -25,7 +25,8 @@ class TimeframeSteps:
 
     def timeframe_choices(self, ctx: Ctx) -> tuple[Choice, ...]:
         values = ("on_track", "extension") if self.extension_allowed(ctx) else ("on_track",)
-        return choices("timeframe", values)
+        # with a day left there is no target date to pick: release by the deadline, or extend today
+        return choices("timeframe_last" if last_day(ctx) else "timeframe", values)
 
     def ask_timeframe(self, ctx: Ctx) -> list[Prompt]:
         r = ctx.request
@@ -40,6 +41,7 @@ class TimeframeSteps:
             extended=r.extended_to is not None,
             can_extend=self.extension_allowed(ctx),
             extended_due=r.extended_due_on,
+            last_day=last_day_note(ctx),
         )
         return [ask(ctx, "choice", text, choices=self.timeframe_choices(ctx))]
 
@@ -48,6 +50,14 @@ class TimeframeSteps:
 
     def chose_extension(self, ctx: Ctx, value: Any) -> bool:
         return value == "extension"
+
+    def record_timeframe(self, ctx: Ctx, value: str) -> list[Effect]:
+        if value == "on_track" and last_day(ctx):
+            return self.record_target(ctx, ctx.request.effective_due)
+        return []
+
+    def target_is_the_deadline(self, ctx: Ctx, value: Any) -> bool:
+        return value == "on_track" and last_day(ctx)
 
     def open_day(self, ctx: Ctx, day: date) -> bool:
         """The practice is open: a weekday, not a holiday, not one of its own closed days (for its target only)."""
