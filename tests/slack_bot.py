@@ -50,6 +50,11 @@ slack_user_id = "U_OTHER"
 name = "Sam Supervisor"
 role = "supervisor"
 slack_user_id = "U_SUP"
+
+[[members]]
+name = "Pat Admin"
+role = "admin"
+slack_user_id = "U_ADMIN"
 """
 
 

@@ -1,0 +1,199 @@
+"""Everyday use in Slack: back a step, correct a request later, find and reassign, the practice list: as typed in the DM."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.store import AuditEvent, FlowRun, Member, RecordsRequest, Reminder
+from tests.fakes.slack_api import block_action, event_callback, intake_values, slash_command, view_submission
+from tests.slack_bot import Bot, open_intake, submit_intake
+
+
+def says(bot: Bot, channel: str) -> str:
+    """Everything the bot posted to one DM so far, as one text (the blocks' words included)."""
+    calls = [c for c in bot.fake.delivered("chat.postMessage") if c.args["channel"] == channel]
+    return "\n".join(c.args.get("text", "") + json.dumps(c.args.get("blocks") or []) for c in calls)
+
+
+def last_words(bot: Bot, channel: str) -> str:
+    calls = [c for c in bot.fake.delivered("chat.postMessage") if c.args["channel"] == channel]
+    assert calls, f"nothing was posted to {channel}"
+    return calls[-1].args.get("text", "") + json.dumps(calls[-1].args.get("blocks") or [])
+
+
+def types_in_dm(bot: Bot, text: str, user: str = "U_CLIN") -> None:
+    """A member types in the app's DM (an Events API message.im delivery)."""
+    event = {"type": "message", "channel_type": "im", "channel": f"D_{user[2:]}", "user": user, "text": text}
+    status, _, _ = bot.send(event_callback(event))
+    assert status == 200
+    bot.settle()
+
+
+def uses_command(bot: Bot, text: str, user: str = "U_CLIN") -> str:
+    """/records-request <text>; returns what the ack said (empty when the answer follows in the DM)."""
+    status, body, _ = bot.send(slash_command(user=user, text=text))
+    assert status == 200
+    bot.settle()
+    return body
+
+
+def latest_question(bot: Bot, user: str = "U_CLIN") -> tuple[str, dict[str, Any], str]:
+    """The latest message in the member's DM that asks something: (its ts, its actions block, its text)."""
+    for call in reversed(bot.fake.delivered("chat.postMessage")):
+        if call.args["channel"] != f"D_{user[2:]}":
+            continue
+        for block in call.args.get("blocks") or []:
+            if block.get("type") == "actions":
+                return str(call.response["ts"]), block, call.args.get("text", "")
+    raise AssertionError("no question with buttons reached the DM")
+
+
+def clicks(bot: Bot, label: str, user: str = "U_CLIN") -> None:
+    """Click the button with this label on the latest question in the member's DM."""
+    ts, actions, text = latest_question(bot, user)
+    button = next(e for e in actions["elements"] if e.get("text", {}).get("text") == label)
+    bot.send(
+        block_action(
+            block_id=actions["block_id"],
+            action_id=button["action_id"],
+            value=button["value"],
+            label=label,
+            user=user,
+            message_ts=ts,
+            message_text=text,
+        )
+    )
+    bot.settle()
+
+
+def picks_date(bot: Bot, day: str, user: str = "U_CLIN") -> None:
+    """Pick a date in the latest question's date picker."""
+    ts, actions, text = latest_question(bot, user)
+    picker = next(e for e in actions["elements"] if e["type"] == "datepicker")
+    bot.send(
+        block_action(
+            block_id=actions["block_id"],
+            action_id=picker["action_id"],
+            element="datepicker",
+            user=user,
+            message_ts=ts,
+            message_text=text,
+            extra={"selected_date": day},
+        )
+    )
+    bot.settle()
+
+
+def run_step(bot: Bot) -> str:
+    with Session(bot.ctx.engine) as session:
+        return session.exec(select(FlowRun).order_by(FlowRun.id.desc())).first().step  # type: ignore[union-attr]
+
+
+def the_request(bot: Bot) -> RecordsRequest:
+    with Session(bot.ctx.engine) as session:
+        return session.exec(select(RecordsRequest)).one()
+
+
+def actions_logged(bot: Bot) -> list[str]:
+    with Session(bot.ctx.engine) as session:
+        return [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.id))]
+
+
+def new_request(bot: Bot, **intake: str) -> None:
+    submit_intake(bot, open_intake(bot), **intake)
+    assert run_step(bot) == "acknowledge"
+
+
+def test_back_typed_in_the_dm_returns_to_the_step_before_with_the_answers_kept(bot: Bot):
+    new_request(bot)  # received 2026-03-01: due 2026-03-31
+    clicks(bot, "Mark as sent today")
+    clicks(bot, "On track: set a target date")
+    assert run_step(bot) == "target"
+    types_in_dm(bot, "back")
+    assert run_step(bot) == "timeframe", "the timeframe question again"
+    assert "act by 2026-03-31" in last_words(bot, "D_CLIN")
+    clicks(bot, "On track: set a target date")
+    picks_date(bot, "2026-03-20")
+    assert run_step(bot) == "review"
+    assert the_request(bot).acknowledged_on == date(2026, 3, 2), "the acknowledgement answer was kept"
+    assert "step.back" in actions_logged(bot)
+
+
+def test_back_at_the_first_step_after_intake_points_to_edit(bot: Bot):
+    new_request(bot)
+    types_in_dm(bot, "back")
+    assert run_step(bot) == "acknowledge"
+    assert "edit RR-2026-0001 received" in last_words(bot, "D_CLIN")
+
+
+def test_edit_corrects_the_received_date_recomputes_the_deadline_and_reminders(bot: Bot):
+    new_request(bot)  # received 2026-03-01: due 2026-03-31
+    clicks(bot, "Mark as sent today")
+    uses_command(bot, "edit RR-2026-0001 received")
+    picks_date(bot, "2026-02-25")
+    words = last_words(bot, "D_CLIN")
+    assert "Corrected RR-2026-0001" in words and "received 2026-02-25 (was 2026-03-01)" in words
+    assert "Deadline now 2026-03-27" in words
+    request = the_request(bot)
+    assert (request.received_on, request.due_on) == (date(2026, 2, 25), date(2026, 3, 27))
+    assert run_step(bot) == "timeframe", "and back to where the request stands"
+    assert "request.corrected" in actions_logged(bot)
+    with Session(bot.ctx.engine) as session:
+        keys = [r.dedupe_key for r in session.exec(select(Reminder).where(Reminder.status == "pending"))]
+    assert any("2026-03-27" in k for k in keys) and not any("2026-03-31" in k for k in keys)
+    # the channel heard only the reference and the new date, never the client's label
+    channel = " ".join(
+        c.args.get("text", "") for c in bot.fake.delivered("chat.postMessage") if c.args["channel"] == "C_RECORDS"
+    )
+    assert "JQ-17" not in channel
+
+
+def test_edit_with_a_word_that_fits_two_options_names_both_and_a_colleague_cannot_edit(bot: Bot):
+    new_request(bot)
+    types_in_dm(bot, "edit RR-2026-0001 delivery email")
+    assert "could mean Encrypted email or Unencrypted email" in last_words(bot, "D_CLIN")
+    types_in_dm(bot, "edit RR-2026-0001 received 2026-02-20", user="U_OTHER")
+    assert "belongs to a colleague" in says(bot, "D_OTHER")
+    assert the_request(bot).received_on == date(2026, 3, 1)
+
+
+def test_the_supervisor_lists_and_finds_across_the_practice_a_clinician_sees_their_own(bot: Bot):
+    new_request(bot)
+    modal = open_intake(bot, user="U_OTHER", trigger_id="trig.2")["view"]
+    values = intake_values(client_label="CD-2", received_on="2026-02-20")
+    bot.send(view_submission(values=values, private_metadata=modal["private_metadata"], user="U_OTHER", view_id="V2"))
+    bot.settle()
+    types_in_dm(bot, "list", user="U_SUP")
+    practice = last_words(bot, "D_SUP")
+    assert "Open requests in the practice, soonest deadline first" in practice
+    assert practice.index("RR-2026-0002") < practice.index("RR-2026-0001"), "soonest deadline first"
+    assert "owner Olive Other" in practice and "owner Casey Clinician" in practice
+    types_in_dm(bot, "list")
+    mine = last_words(bot, "D_CLIN")
+    assert "Your open requests" in mine and "RR-2026-0001" in mine and "RR-2026-0002" not in mine
+    types_in_dm(bot, "find cd-2", user="U_SUP")
+    assert "RR-2026-0002 · CD-2 · owner Olive Other" in last_words(bot, "D_SUP")
+    types_in_dm(bot, "find CD-2")
+    assert 'No request you can see matches \\"CD-2\\"' in last_words(bot, "D_CLIN")
+
+
+def test_an_admin_reassigns_in_slack_and_the_new_owner_is_told_and_gets_the_reminders(bot: Bot):
+    new_request(bot)
+    types_in_dm(bot, "reassign RR-2026-0001 Olive", user="U_SUP")
+    assert "Only a practice admin can reassign" in last_words(bot, "D_SUP")
+    types_in_dm(bot, "reassign RR-2026-0001 olive", user="U_ADMIN")
+    assert "RR-2026-0001 now belongs to Olive Other (was Casey Clinician)" in last_words(bot, "D_ADMIN")
+    told = last_words(bot, "D_OTHER")
+    assert "Pat Admin gave you RR-2026-0001" in told and "resume RR-2026-0001" in told
+    with Session(bot.ctx.engine) as session:
+        olive = session.exec(select(Member).where(Member.name == "Olive Other")).one()
+        targets = {r.target for r in session.exec(select(Reminder).where(Reminder.status == "pending"))}
+        assert the_request(bot).owner_id == olive.id
+    assert "Olive Other" in targets and "Casey Clinician" not in targets
+    assert "request.reassigned" in actions_logged(bot)
+    types_in_dm(bot, "resume RR-2026-0001", user="U_OTHER")
+    assert "Mark as sent today" in last_words(bot, "D_OTHER"), "the new owner carries on from the step it is at"
