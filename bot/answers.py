@@ -166,15 +166,62 @@ def read_field(spec: FormField, raw: Any, **date_bounds: Any) -> Any:
     return read_text(raw, max_length=spec.max_length, required=spec.required)
 
 
+def condition_holds(spec: FormField, controller: FormField, raw: Any) -> bool:
+    """Whether the answer `raw` to `controller` (blank: its default) is one that `spec.only_if` asks for."""
+    if spec.only_if is None:
+        return True
+    _name, wanted = spec.only_if
+    accepted = tuple(wanted) if isinstance(wanted, list | tuple) else (wanted,)
+    try:
+        answer = read_field(controller, raw)
+    except Invalid:
+        return False
+    chosen = answer if isinstance(answer, list | tuple) else (answer,)
+    return any(value in accepted for value in chosen)
+
+
+def applicable_fields(fields: tuple[FormField, ...], raw: dict[str, Any]) -> tuple[FormField, ...]:
+    """The fields of a form that apply to these answers, in the form's order.
+
+    A field with only_if applies when its controlling field applies itself and was answered (or defaults) with one of
+    the values named; so the outside reviewer's name goes with the reviewer, and the reviewer with a reviewable ground.
+    Answers not given are read as blank, i.e. as the field's default (a form shown before anything is chosen).
+    """
+    by_name = {f.name: f for f in fields}
+    shown: set[str] = set()
+    for _ in range(len(fields) + 1):  # each round settles one more level of "only if"
+        now = {
+            f.name
+            for f in fields
+            if f.only_if is None
+            or (f.only_if[0] in shown and condition_holds(f, by_name[f.only_if[0]], raw.get(f.only_if[0])))
+        }
+        if now == shown:
+            break
+        shown = now
+    return tuple(f for f in fields if f.name in shown)
+
+
 def read_form_so_far(
     raw: Any, fields: tuple[FormField, ...], **date_bounds: Any
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The fields that read well, and each other field's problem by name (a form checked while it is filled in)."""
+    """The fields that read well, and each other field's problem by name (a form checked while it is filled in).
+
+    A field that does not apply (only_if) is read as left blank, whatever came with it (a stale modal or card may
+    carry it): its default, or None, and never a problem.
+    """
     if not isinstance(raw, dict):
         raise Invalid(say("form_expected"))
+    applies = {f.name for f in applicable_fields(fields, raw)}
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for spec in fields:
+        if spec.name not in applies:
+            try:
+                values[spec.name] = read_field(spec, None)
+            except Invalid:
+                values[spec.name] = None
+            continue
         try:
             values[spec.name] = read_field(spec, raw.get(spec.name), **date_bounds)
         except Invalid as exc:

@@ -116,7 +116,16 @@ def prompt_from_dict(data: dict[str, Any]) -> Prompt:
     values = dict(data)
     values["choices"] = tuple(Choice(**c) for c in values.get("choices") or ())
     values["fields"] = tuple(
-        FormField(**{**f, "choices": tuple(Choice(**c) for c in f.get("choices") or ())})
+        FormField(**{**f, "choices": tuple(Choice(**c) for c in f.get("choices") or ()), "only_if": _only_if(f)})
         for f in values.get("fields") or ()
     )
     return Prompt(**values)
+
+
+def _only_if(field: dict[str, Any]) -> tuple[str, str | tuple[str, ...]] | None:
+    """A field's only_if as declared: JSON gives its values back as a list."""
+    condition = field.get("only_if")
+    if not condition:
+        return None
+    name, wanted = condition
+    return (name, tuple(wanted) if isinstance(wanted, list | tuple) else wanted)

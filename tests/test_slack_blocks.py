@@ -6,7 +6,7 @@ import json
 
 from bot.adapters.slack import blocks
 from bot.adapters.slack.ids import Action, action_of, ref_of
-from bot.prompts import Choice, FormField, Prompt
+from bot.prompts import Choice, FormField, Prompt, prompt_from_dict, prompt_to_dict
 
 REF = "run:7:review:3"
 
@@ -153,6 +153,45 @@ def test_a_modal_keeps_fields_and_stays_within_one_hundred_blocks():
     assert len(view["blocks"]) <= blocks.VIEW_BLOCKS
     assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [f"f{n}" for n in range(60)]
     assert len(view["title"]["text"]) <= blocks.VIEW_TITLE and json.loads(view["private_metadata"]) == {"ref": REF}
+
+
+DEPENDENT_FORM = Prompt(
+    kind="form",
+    text="Denial",
+    ref=REF,
+    fields=(
+        FormField(
+            "grounds", "Grounds", "checklist", (Choice("notes", "Notes"), Choice("risk", "Risk")), default="risk"
+        ),
+        FormField(
+            "reviewer",
+            "Reviewer",
+            "member",
+            (Choice("Sam", "Sam"), Choice("outside", "Outside")),
+            required=False,
+            only_if=("grounds", ("risk", "harm")),
+        ),
+        FormField("outsider", "Outsider", required=False, only_if=("reviewer", "outside")),
+    ),
+)
+
+
+def test_a_modal_shows_a_field_whose_controller_defaults_to_a_matching_answer_from_the_start():
+    view = blocks.render_modal(DEPENDENT_FORM, {"ref": REF})
+    shown = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
+    assert list(shown) == ["grounds", "reviewer"]  # the outsider's name waits for the outside reviewer
+    assert shown["grounds"]["dispatch_action"] is True and shown["reviewer"]["dispatch_action"] is True
+    assert action_of(shown["grounds"]["element"]["action_id"]) is Action.controls
+    chosen = blocks.render_modal(DEPENDENT_FORM, {"ref": REF}, values={"grounds": "notes,risk", "reviewer": "outside"})
+    assert [b["block_id"] for b in chosen["blocks"] if b["type"] == "input"] == ["grounds", "reviewer", "outsider"]
+    # a reviewer chosen once, then the reviewable ground unticked: the reviewer goes, and the outsider with it
+    unticked = blocks.render_modal(DEPENDENT_FORM, {"ref": REF}, values={"grounds": "notes", "reviewer": "outside"})
+    assert [b["block_id"] for b in unticked["blocks"] if b["type"] == "input"] == ["grounds"]
+
+
+def test_a_form_kept_as_json_keeps_its_conditions():
+    again = prompt_from_dict(json.loads(json.dumps(prompt_to_dict(DEPENDENT_FORM))))
+    assert again == DEPENDENT_FORM and again.fields[1].only_if == ("grounds", ("risk", "harm"))
 
 
 def test_form_values_read_every_element_kind():

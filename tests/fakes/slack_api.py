@@ -96,6 +96,7 @@ class FakeSlackAPI:
             "C_RECORDS": {"id": "C_RECORDS", "name": "records", "is_member": True}
         }
         self.unknown_users: set[str] = set()
+        self.views: dict[str, dict[str, Any]] = {}  # view id -> the view as shown now, with its hash
         self.record = record
         self._failures: dict[str, list[_Failure]] = {}
         self._lock = threading.Lock()
@@ -272,7 +273,16 @@ class FakeSlackAPI:
         if method in ("views.open", "views.update", "views.publish", "views.push"):
             view = dict(args.get("view") or {})
             view_id = args.get("view_id") or f"V{next(self._views):06d}"
-            return ok | {"view": view | {"id": view_id, "hash": f"h{time.monotonic_ns()}"}}
+            with self._lock:
+                shown = self.views.get(view_id)
+                if method == "views.update":
+                    if shown is None:
+                        return {"ok": False, "error": "not_found"}
+                    if args.get("hash") and args["hash"] != shown["hash"]:
+                        return {"ok": False, "error": "hash_conflict"}  # changed since the caller saw it
+                shown = view | {"id": view_id, "hash": f"h{time.monotonic_ns()}"}
+                self.views[view_id] = shown
+            return ok | {"view": shown}
         if method == "conversations.open":
             users = str(args.get("users", "")).split(",")[0]
             return ok | {"channel": {"id": "D" + users.removeprefix("U")}}
@@ -391,6 +401,44 @@ def block_action(
             "channel": {"id": channel, "name": "directmessage"},
             "message": {"type": "message", "ts": message_ts, "text": message_text, "blocks": []},
             "state": {"values": state or {}},
+            "actions": [action],
+        }
+    )
+
+
+def view_action(
+    view: dict[str, Any],
+    *,
+    block_id: str,
+    action_id: str,
+    values: dict[str, dict[str, Any]],
+    user: str = "U_CLIN",
+    team: str = TEAM_ID,
+    view_hash: str | None = None,
+    action_ts: str | None = None,
+) -> str:
+    """The payload body of a change to an input with dispatch_action in an open modal (`view` as Slack shows it):
+    values are the view's state {block_id: {action_id: element state}}, the changed element's among them."""
+    state = values[block_id][action_id]
+    action = {"block_id": block_id, "action_id": action_id, "action_ts": action_ts or f"{time.time():.6f}"} | state
+    return _payload(
+        {
+            "type": "block_actions",
+            "team": {"id": team, "domain": "test"},
+            "user": {"id": user, "team_id": team, "name": user.lower()},
+            "api_app_id": "A_TEST",
+            "trigger_id": f"trig.{time.monotonic_ns()}",
+            "container": {"type": "view", "view_id": view["id"]},
+            "view": {
+                "id": view["id"],
+                "hash": view_hash or view["hash"],
+                "type": "modal",
+                "callback_id": view.get("callback_id"),
+                "private_metadata": view.get("private_metadata"),
+                "blocks": view.get("blocks") or [],
+                "state": {"values": values},
+                "team_id": team,
+            },
             "actions": [action],
         }
     )

@@ -6,6 +6,8 @@ import asyncio
 import inspect
 import json
 import logging
+import weakref
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
@@ -39,6 +41,8 @@ from bot.refs import RunRef
 from bot.text import say
 
 log = logging.getLogger("records_bot.slack")
+
+VIEWS_REMEMBERED = 500  # modals whose latest update this process remembers (see SlackAdapter._update_view)
 
 
 def web_client(token: str, api_url: str | None = None, timeout: float = 10.0) -> AsyncWebClient:
@@ -88,6 +92,10 @@ class SlackAdapter:
         )  # its database calls (DM channel ids) on the same thread as the adapter's
         self.sender = sender  # set by the server once the outbox sender exists
         self._tasks: set[asyncio.Task[None]] = set()
+        # modals shown again after a change (view id -> hash replaced, hash now, when the change was made), and one
+        # lock per modal being updated, so two quick changes are shown in the order they were made
+        self._view_updates: OrderedDict[str, tuple[str | None, str, float]] = OrderedDict()
+        self._view_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._slot_count, self._slots = (
             background_slots,
             cast(asyncio.Semaphore | None, None),
@@ -268,8 +276,12 @@ class SlackAdapter:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
-        if action_of(action.get("action_id", "")) is Action.check or payload_problem(body):
+        act = action_of(action.get("action_id", ""))
+        if act is Action.check or payload_problem(body):
             return  # a tick in a checklist: Slack keeps it in the message state until Done (or nobody clicked)
+        if act is Action.controls:  # someone is filling in the modal, waiting to see the fields appear
+            self.spawn(self.reshape_form(body, action), urgent=True)
+            return
         self.spawn(self.handle_action(body, action))
 
     async def handle_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -309,12 +321,13 @@ class SlackAdapter:
 
         await self._guard(user, channel, work)
 
-    async def _current_form(self, user: str, ref: str) -> Prompt | None:
+    async def _current_form(self, user: str, ref: str, *, urgent: bool = False) -> Prompt | None:
         """The form the run is waiting on, if `ref` still addresses it (same step and version)."""
         parsed = RunRef.parse(ref)
         if parsed is None:
             return None
-        reply = await self._run(self.conversation.current, parsed.run_id, Origin("slack", user))
+        run = self._run_urgent if urgent else self._run
+        reply = await run(self.conversation.current, parsed.run_id, Origin("slack", user))
         form = next((p for p in reply.prompts if p.kind == "form" and p.ref == ref), None)
         return form or next((p for p in reply.prompts if p.kind == "notice"), None)  # e.g. "belongs to a colleague"
 
@@ -328,6 +341,50 @@ class SlackAdapter:
             await self.transport.tell_text(user, channel, say("slack.form_gone"))
             return
         await self.client.views_open(trigger_id=trigger_id, view=blocks.render_modal(form, {"ref": ref}))
+
+    async def reshape_form(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A field others depend on changed in a modal: the modal again, with the fields that now apply (views.update).
+
+        Nothing is recorded: the answers are taken on Submit, where fields that do not apply are ignored anyway.
+        """
+        user = str((body.get("user") or {}).get("id") or "")
+        view = body.get("view") or {}
+        ref = private_ref(view.get("private_metadata"))
+        if not ref or not view.get("id") or self.directory.member(user) is None:
+            return
+        try:
+            form = await self._current_form(user, ref, urgent=True)
+            if form is None or form.kind != "form":
+                return  # answered or replaced meanwhile (or not theirs): Submit says so
+            again = blocks.reshaped_modal(form, view)
+            if again is not None:
+                await self._update_view(view, again, float(action.get("action_ts") or 0))
+        except Exception:  # the modal still works as shown; the flow checks the fields that apply on Submit
+            log.exception("could not show the form again after a change")
+
+    async def _update_view(self, view: dict[str, Any], again: dict[str, Any], changed_at: float) -> None:
+        """views.update on the hash the change was made on, so a view changed since is never overwritten.
+
+        The one exception is our own update of a moment ago: a change the person made before it landed is newer than
+        what it showed, so it goes on top of it; an older change never goes on top of a newer one.
+        """
+        view_id, seen = str(view["id"]), view.get("hash")
+        lock = self._view_locks.get(view_id)
+        if lock is None:
+            lock = self._view_locks[view_id] = asyncio.Lock()
+        async with lock:
+            last = self._view_updates.get(view_id)
+            if last is not None and changed_at <= last[2]:
+                return
+            use = last[1] if last is not None and seen == last[0] else seen
+            try:
+                response = await self.client.views_update(view_id=view_id, hash=use, view=again)
+            except SlackApiError as exc:  # hash_conflict: changed since (a newer change shows it); not_found: closed
+                log.info("views.update refused (%s); the modal stays as it is", exc.response.get("error"))
+                return
+            self._view_updates[view_id] = (use, str((response.get("view") or {}).get("hash") or ""), changed_at)
+            while len(self._view_updates) > VIEWS_REMEMBERED:
+                self._view_updates.popitem(last=False)
 
     # ---- the intake form (modal) -----------------------------------------------------------------------------------
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from bot.adapters.slack.ids import CONSULT_PREFIX, FORM_CALLBACK, NOTE_ACTION, NOTE_BLOCK, Action, action_id, block_id
+from bot.answers import applicable_fields
 from bot.prompts import Choice, FormField, Prompt
 from bot.text import say
 
@@ -392,13 +394,27 @@ def form_element(field: FormField) -> dict[str, Any]:
     return element
 
 
-def render_modal(prompt: Prompt, metadata: dict[str, Any], before: tuple[Prompt, ...] = ()) -> dict[str, Any]:
+def render_modal(
+    prompt: Prompt,
+    metadata: dict[str, Any],
+    before: tuple[Prompt, ...] = (),
+    *,
+    values: dict[str, str] | None = None,
+    lead: list[Block] | None = None,
+) -> dict[str, Any]:
     """A form prompt as a modal view (views.open); input blocks are keyed by field name for errors and values.
 
     `before` are notices shown above the form (the orientation note), cut first if the modal runs out of room.
+    Only the fields that apply are shown (a field asked only after a certain answer to another, only_if); the fields
+    others depend on dispatch their changes, so the modal can be shown again (`values`: what the view holds now,
+    kept as each input's initial value; `lead`: the blocks above the inputs, as already shown).
     """
+    answers = values or {}
+    controllers = {f.only_if[0] for f in prompt.fields if f.only_if}
     inputs: list[Block] = []
-    for field in prompt.fields:
+    for field in applicable_fields(prompt.fields, answers):
+        if field.name in answers:  # what the person chose or typed, not the default, is what they see again
+            field = replace(field, default=answers[field.name] or None)
         block: Block = {
             "type": "input",
             "block_id": field.name[:255],
@@ -406,13 +422,17 @@ def render_modal(prompt: Prompt, metadata: dict[str, Any], before: tuple[Prompt,
             "element": form_element(field),
         }
         block["optional"] = not field.required
+        if field.name in controllers:  # a change here shows or hides other fields: Slack tells us at once
+            block["dispatch_action"] = True
+            block["element"]["action_id"] = action_id(Action.controls)
         if field.hint:
             block["hint"] = plain(field.hint, LABEL)
         inputs.append(block)
     if len(inputs) > VIEW_BLOCKS:
         raise RenderError(f"a form of {len(inputs)} fields does not fit in one Slack modal ({VIEW_BLOCKS} blocks)")
-    lead = [b for notice in before for b in prompt_blocks(notice)]
-    lead += prompt_blocks(Prompt(kind="notice", text=prompt.text, header=prompt.header, error=prompt.error))
+    if lead is None:
+        lead = [b for notice in before for b in prompt_blocks(notice)]
+        lead += prompt_blocks(Prompt(kind="notice", text=prompt.text, header=prompt.header, error=prompt.error))
     room = VIEW_BLOCKS - len(inputs)
     if len(lead) > room:
         lead = lead[: max(room - 1, 0)] + (
@@ -430,6 +450,21 @@ def render_modal(prompt: Prompt, metadata: dict[str, Any], before: tuple[Prompt,
         "private_metadata": private,
         "blocks": lead + inputs,
     }
+
+
+def reshaped_modal(prompt: Prompt, view: dict[str, Any]) -> dict[str, Any] | None:
+    """The modal again after a change to a field others depend on, or None when the same fields still apply.
+
+    Built from the view as the person has it: the blocks above the form kept as shown, every answer kept.
+    """
+    shown = view.get("blocks") or []
+    first_input = next((n for n, b in enumerate(shown) if b.get("type") == "input"), len(shown))
+    values = form_values((view.get("state") or {}).get("values") or {})
+    again = render_modal(prompt, {"ref": prompt.ref}, values=values, lead=[dict(b) for b in shown[:first_input]])
+    again["private_metadata"] = view.get("private_metadata") or again["private_metadata"]
+    before = [b.get("block_id") for b in shown if b.get("type") == "input"]
+    after = [b["block_id"] for b in again["blocks"] if b.get("type") == "input"]
+    return None if before == after else again
 
 
 def form_values(prompt_fields: dict[str, Any]) -> dict[str, str]:

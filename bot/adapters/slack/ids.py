@@ -24,6 +24,7 @@ class Action(StrEnum):
     check = "check"  # a checkbox toggle: remembered by Slack in state, answered by `done`
     done = "done"  # submits the checked boxes of a checklist
     open_form = "form"  # opens the form modal (a message standing in for a modal without a trigger)
+    controls = "controls"  # a modal field other fields depend on (only_if): changing it reshapes the modal
 
 
 def action_id(action: Action, n: int = 0) -> str:

@@ -159,6 +159,9 @@ def prompt_elements(prompt: Prompt, *, with_header: bool = True, values: dict[st
         actions = [submit(say("teams.done_button"), _data(prompt, **{LABELS: labels}), primary=True)]
     elif prompt.kind == "form":
         for form_field in prompt.fields:
+            note = only_if_note(form_field, prompt.fields)
+            if note:  # a card can't hide a field until an answer is chosen: it says when the field applies
+                body.append(text_block(note, isSubtle=True, size="Small"))
             body.extend(form_inputs(form_field, (values or {}).get(form_field.name), prompt.field_errors))
         actions = [submit(say("teams.form_submit"), _data(prompt), primary=True)]
     if actions:
@@ -182,8 +185,9 @@ def form_inputs(field: FormField, value: str | None, errors: dict[str, str]) -> 
         element = {"type": "Input.Text", "id": field.name, "maxLength": field.max_length}
         element["isMultiline"] = field.max_length > 150
     element["label"] = field.label
-    element["isRequired"] = field.required
-    if field.required:
+    # a field that applies only after a certain answer is never required by the card: it may not apply at all
+    element["isRequired"] = field.required and field.only_if is None
+    if element["isRequired"]:
         element["errorMessage"] = say("teams.required")
     if shown:
         element["value"] = shown
@@ -193,6 +197,19 @@ def form_inputs(field: FormField, value: str | None, errors: dict[str, str]) -> 
     if field.name in errors:
         out.append(text_block(say("teams.error_line", reason=errors[field.name]), color="Attention", spacing="None"))
     return out
+
+
+def only_if_note(field: FormField, fields: Sequence[FormField]) -> str | None:
+    """For a field that applies only after a certain answer to another (only_if): which answer, in words."""
+    if field.only_if is None:
+        return None
+    name, wanted = field.only_if
+    controller = next((f for f in fields if f.name == name), None)
+    if controller is None:
+        return None
+    accepted = tuple(wanted) if isinstance(wanted, list | tuple) else (wanted,)
+    answers = [c.label for c in controller.choices if c.value in accepted] or list(accepted)
+    return say("teams.only_if", question=controller.label, answers=answers, ticked=controller.kind == "checklist")
 
 
 def render_step(prompts: Sequence[Prompt]) -> Card:
