@@ -133,7 +133,8 @@ def prompts(flow: Flow, ctx: Ctx) -> list[Prompt]:
     """The prompts for the run's current step, each addressed with the run's (step, version)."""
     step = flow.steps[ctx.state.step]
     shown = getattr(flow, step.ask)(ctx)
-    return [p if p.kind == "notice" else replace(p, ref=ctx.ref()) for p in shown]
+    back = bool(ctx.state.answers.get(TRAIL))
+    return [p if p.kind == "notice" else replace(p, ref=ctx.ref(), can_go_back=back) for p in shown]
 
 
 def advance(flow: Flow, ctx: Ctx, raw: Any) -> Advance:

@@ -55,6 +55,7 @@ class Prompt:
     max_length: int = 500
     default: str | None = None
     field_errors: dict[str, str] = field(default_factory=dict)  # a form answered wrongly: what is wrong, by field
+    can_go_back: bool = False  # a step of a run that came through others: "back" returns to the one before
 
     @property
     def expects_answer(self) -> bool:

@@ -123,6 +123,33 @@ def test_back_typed_in_the_dm_returns_to_the_step_before_with_the_answers_kept(b
     assert "step.back" in actions_logged(bot)
 
 
+def test_the_back_button_on_a_step_goes_back_once_however_often_it_is_clicked(bot: Bot):
+    new_request(bot)
+    clicks(bot, "Mark as sent today")
+    clicks(bot, "On track: set a target date")
+    assert run_step(bot) == "target"
+    ts, _, text = latest_question(bot)
+    message = next(c for c in bot.fake.delivered("chat.postMessage") if str(c.response["ts"]) == ts)
+    back = next(b for b in message.args["blocks"] if b["type"] == "actions" and b["elements"][0].get("value") == "back")
+    click = block_action(
+        block_id=back["block_id"],
+        action_id=back["elements"][0]["action_id"],
+        value="back",
+        label="← Back",
+        message_ts=ts,
+        message_text=text,
+    )
+    bot.send(click)
+    bot.send(click.replace('"action_ts": "', '"action_ts": "9'))  # a second, impatient click on the same message
+    bot.settle()
+    assert run_step(bot) == "timeframe", "one step back, not two"
+    assert actions_logged(bot).count("step.back") == 1
+    ticked = [c for c in bot.fake.calls_to("chat.update") if c.args["ts"] == ts]
+    assert ticked and "Went back" in json.dumps(ticked[-1].args["blocks"])
+    assert "already done" in json.dumps(bot.fake.calls_to("chat.postEphemeral")[-1].args)
+    assert "act by 2026-03-31" in last_words(bot, "D_CLIN")
+
+
 def test_back_at_the_first_step_after_intake_points_to_edit(bot: Bot):
     new_request(bot)
     types_in_dm(bot, "back")

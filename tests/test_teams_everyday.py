@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from bot.store import Member, RecordsRequest, Reminder
+from bot.store import FlowRun, Member, RecordsRequest, Reminder
 from tests.teams_bot import INTAKE, TeamsBot
 
 
@@ -54,3 +54,20 @@ def test_the_practice_list_find_and_an_admins_reassignment(teams: TeamsBot):
         pending = session.exec(select(Reminder).where(Reminder.status == "pending")).all()
     assert the_request(teams).owner_id == olive.id
     assert "Casey Clinician" not in {r.target for r in pending}
+
+
+def test_the_back_button_on_a_card_goes_back_once_and_the_card_is_ticked(teams: TeamsBot):
+    teams.says("records-request")
+    teams.answers(INTAKE)
+    teams.answers("sent_today")
+    teams.answers("on_track")
+    target = teams.last_card()
+    back = next(a for a in target.submits() if a["title"] == "← Back")
+    assert back["associatedInputs"] == "none", "going back sends none of the card's inputs"
+    assert teams.clicks(target, "← Back") == 201
+    assert teams.step() == "timeframe"
+    teams.clicks(target, "← Back")  # the same card again: the run has moved on, nothing changes
+    assert "already done" in teams.last_card().texts
+    with Session(teams.ctx.engine) as session:
+        assert session.exec(select(FlowRun)).one().step == "timeframe", "one step back, not two"
+    assert any(u.activity_id == target.answered["id"] for u in teams.fake.updates()), "the card was ticked"

@@ -62,11 +62,15 @@ def step_back(session: Session, run: FlowRun, member: Member, request: RecordsRe
         target = "consult"
         while trail and trail[-1] in (*BACK_TO_MENU, "consult"):
             trail.pop()
-    session.execute(
+    moved = session.execute(
         update(FlowRun)
         .where(col(FlowRun.id) == run.id, col(FlowRun.version) == run.version)
         .values(step=target, answers={**run.answers, TRAIL: trail}, version=run.version + 1, updated_at=utcnow())
-    )
+        .returning(col(FlowRun.id))
+    ).first()
+    if moved is None:  # someone else moved the run at the same moment: their change stands, this one is dropped
+        session.refresh(run)
+        raise EditRefused(say("already_done"))
     if request is not None:
         audit.record(
             session,

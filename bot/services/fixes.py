@@ -36,6 +36,10 @@ class Fixes:
                 return Reply(prompts=[self._notice(say("editing.nothing_to_go_back_to"))])
             if not self._may_act(session, member, run):
                 return Reply(prompts=[self._notice(say("not_yours"))])
+            asked = RunRef.parse(ref)
+            if asked is not None and (asked.step, asked.version) != (run.step, run.version):
+                # a Back on a question already answered (or a second click): the run has moved on, nothing changes
+                return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
             request = session.get(RecordsRequest, run.request_id) if run.request_id else None
             try:
                 editing.step_back(session, run, member, request)

@@ -301,18 +301,13 @@ class SlackAdapter:
             if act is Action.open_form:
                 await self._open_form(user, channel, ref, trigger)
                 return
+            if act is Action.back:
+                origin = Origin("slack", user, message=answered_message(body, channel, say("slack.went_back")))
+                await self._show_reply(user, channel, await self._run(self.conversation.back, origin, ref), None)
+                return
             value, label = read_action(act, action, body, ref)
             key = f"{container.get('message_ts') or container.get('view_id')}:{action['action_id']}:{action.get('action_ts')}"
-            message = None
-            if container.get("type") == "message" and container.get("message_ts") and channel:
-                shown = body.get("message") or {}
-                message = {
-                    "channel": channel,
-                    "ts": container["message_ts"],
-                    "text": shown.get("text") or "",
-                    "blocks": shown.get("blocks") or [],
-                    "answer": label,
-                }
+            message = answered_message(body, channel, label)
             origin = Origin("slack", user, message=message, hold_form=bool(trigger))
             reply = await self._run(self.conversation.answer, Answer(ref, value, origin), inbound_key=key)
             if reply.duplicate and not reply.prompts:
@@ -447,6 +442,21 @@ class SlackAdapter:
         # a typed message has no trigger to open a modal with: its event id keeps a retried delivery from acting twice
         command = {"user_id": user, "channel_id": None, "text": event["text"], "event_id": body.get("event_id")}
         self.spawn(self.handle_command(command))
+
+
+def answered_message(body: dict[str, Any], channel: str | None, answer: str | None) -> dict[str, Any] | None:
+    """The DM message a click answered (to tick in place once the answer is taken), if it was in a message."""
+    container = body.get("container") or {}
+    if container.get("type") != "message" or not container.get("message_ts") or not channel:
+        return None
+    shown = body.get("message") or {}
+    return {
+        "channel": channel,
+        "ts": container["message_ts"],
+        "text": shown.get("text") or "",
+        "blocks": shown.get("blocks") or [],
+        "answer": answer,
+    }
 
 
 def private_ref(metadata: Any) -> str:

@@ -7,7 +7,16 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from bot.adapters.slack.ids import CONSULT_PREFIX, FORM_CALLBACK, NOTE_ACTION, NOTE_BLOCK, Action, action_id, block_id
+from bot.adapters.slack.ids import (
+    BACK_BLOCK,
+    CONSULT_PREFIX,
+    FORM_CALLBACK,
+    NOTE_ACTION,
+    NOTE_BLOCK,
+    Action,
+    action_id,
+    block_id,
+)
 from bot.answers import applicable_fields
 from bot.prompts import Choice, FormField, Prompt
 from bot.text import say
@@ -222,6 +231,10 @@ def prompt_blocks(prompt: Prompt, *, with_header: bool = True) -> list[Block]:
     elif prompt.kind == "form":
         opener = button(say("slack.open_form"), "open", action_id(Action.open_form), style="primary")
         blocks.append({"type": "actions", "block_id": block_id(ref), "elements": [opener]})
+    if prompt.can_go_back:
+        # a way back on every step of a run, as "back" typed in the DM (the run's own version guards a double click)
+        back = button(say("slack.back"), "back", action_id(Action.back))
+        blocks.append({"type": "actions", "block_id": block_id(ref, BACK_BLOCK), "elements": [back]})
     return blocks
 
 

@@ -12,6 +12,7 @@ ACTION_PATTERN = re.compile(r"^rr:")
 REF_SEPARATOR = "|"
 CONSULT_PREFIX = "consult:"  # a consult card's ref; its buttons may carry a note typed above them
 NOTE_BLOCK = 2  # block_id(ref, NOTE_BLOCK) holds a consult card's optional note
+BACK_BLOCK = 3  # block_id(ref, BACK_BLOCK) holds a step's Back button
 NOTE_ACTION = "note"  # not ours to dispatch: typing a note sends nothing until a button is clicked
 
 
@@ -25,6 +26,7 @@ class Action(StrEnum):
     done = "done"  # submits the checked boxes of a checklist
     open_form = "form"  # opens the form modal (a message standing in for a modal without a trigger)
     controls = "controls"  # a modal field other fields depend on (only_if): changing it reshapes the modal
+    back = "back"  # one step back in the run (answers kept), like typing "back"
 
 
 def action_id(action: Action, n: int = 0) -> str:

@@ -238,25 +238,32 @@ class TeamsAdapter:
             return
         ref, answer, label, question = read
         origin_id = self._aad(activity)
+        if value.get(cards.BACK):
+            origin = Origin(PLATFORM, origin_id, message=self._answered(activity, question, label))
+            await self.show_reply(context, await self._run(self.conversation.back, origin, ref))
+            return
         if isinstance(answer, dict) and not ref.startswith("consult:"):
             errors = await self._run(self.conversation.validate_form, ref, answer)
             if errors:
                 await self._form_again(context, ref, answer, errors)
                 return
-        message = None
-        if activity.reply_to_id:
-            message = {
-                "reference": reference_of(RAW.get()),
-                "activity_id": activity.reply_to_id,
-                "question": question,
-                "answer": label,
-            }
-        origin = Origin(PLATFORM, origin_id, message=message)
+        origin = Origin(PLATFORM, origin_id, message=self._answered(activity, question, label))
         key = f"teams:{activity.id}" if activity.id else None
         reply = await self._run(self.conversation.answer, Answer(ref, answer, origin), inbound_key=key)
         if reply.duplicate and not reply.prompts:
             reply.prompts = [Prompt(kind="notice", text=say("teams.not_yours"))]
         await self.show_reply(context, reply)
+
+    def _answered(self, activity: Any, question: str, label: str | None) -> dict[str, Any] | None:
+        """The card a submit answered (to tick in place once the answer is taken), if Teams says which."""
+        if not activity.reply_to_id:
+            return None
+        return {
+            "reference": reference_of(RAW.get()),
+            "activity_id": activity.reply_to_id,
+            "question": question,
+            "answer": label,
+        }
 
     async def _form_again(self, context: TurnContext, ref: str, values: dict[str, str], errors: dict[str, str]) -> None:
         """The form card, in place where Teams allows it, with what was typed and each field's reason."""

@@ -20,6 +20,7 @@ QUESTION_KEPT = 300  # how much of the question a submit carries back (it reads 
 # keys a submit's data carries; input ids never start with "rr_" except the two below
 REF, VALUE, LABEL, QUESTION, LABELS = "rr_ref", "rr_value", "rr_label", "rr_question", "rr_labels"
 INPUT, NOTE = "rr_input", "rr_note"
+BACK = "rr_back"  # a step's Back button: one step back in the run, answers kept
 
 Card = dict[str, Any]
 
@@ -164,6 +165,10 @@ def prompt_elements(prompt: Prompt, *, with_header: bool = True, values: dict[st
                 body.append(text_block(note, isSubtle=True, size="Small"))
             body.extend(form_inputs(form_field, (values or {}).get(form_field.name), prompt.field_errors))
         actions = [submit(say("teams.form_submit"), _data(prompt), primary=True)]
+    if actions and prompt.can_go_back:
+        # a way back on every step of a run, as "back" typed in the chat; it sends none of the card's inputs
+        back = submit(say("teams.back"), _data(prompt, **{BACK: True, LABEL: say("teams.went_back")}))
+        actions.append(back | {"associatedInputs": "none"})
     if actions:
         body.append({"type": "ActionSet", "actions": actions})
     return body
