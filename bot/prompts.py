@@ -15,6 +15,7 @@ PromptKind = Literal[
     "form",  # several fields answered together (a Slack modal, an Adaptive Card, one-by-one in the terminal)
     "draft",  # a letter to review; choices say what to do with it
     "confirm",  # yes / no
+    "file",  # a document sent as a file: text is the note with it, header its title; ref names what to send
 ]
 
 
@@ -56,10 +57,11 @@ class Prompt:
     default: str | None = None
     field_errors: dict[str, str] = field(default_factory=dict)  # a form answered wrongly: what is wrong, by field
     can_go_back: bool = False  # a step of a run that came through others: "back" returns to the one before
+    filename: str | None = None  # a file prompt's file name (its content is made when it is sent)
 
     @property
     def expects_answer(self) -> bool:
-        return self.kind != "notice" and self.ref is not None
+        return self.kind not in ("notice", "file") and self.ref is not None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ _CONSULT = re.compile(r"^consult:(\d{1,18})$")
 _OFFER = re.compile(r"^consult:(\d{1,18}):offer$")
 _EDIT = re.compile(r"^edit:(RR-\d{4}-\d{4,}):([a-z_]{1,40})$", re.I)
 _RESUME = re.compile(r"^resume:(RR-\d{4}-\d{4,})$", re.I)
+_CASE_FILE = re.compile(r"^casefile(?::(RR-\d{4}-\d{4,}))?$", re.I)
 REFERENCE = re.compile(r"\b(RR-\d{4}-\d{4,})\b", re.I)
 
 
@@ -39,7 +40,24 @@ def offer_ref(consult_id: int) -> str:
 
 
 def resume_ref(reference: str) -> str:
+    """A request's row on the Home tab; its buttons say what to do with it (RESUME, CASE_FILE)."""
     return f"resume:{reference}"
+
+
+RESUME, CASE_FILE = "resume", "case_file"  # the values a Home row's buttons answer with
+
+
+def case_file_ref(reference: str | None = None) -> str:
+    """Send me this request's case file; without a reference, the answer names the request (a pick list)."""
+    return f"casefile:{reference}" if reference else "casefile"
+
+
+def parse_case_file(text: str | None) -> str | None:
+    """The reference a case-file button names, "" when the answer names it, None for any other ref."""
+    match = _CASE_FILE.match(text or "")
+    if match is None:
+        return None
+    return (match[1] or "").upper()
 
 
 def parse_consult(text: str | None) -> int | None:

@@ -16,12 +16,17 @@ if TYPE_CHECKING:
 
 
 class ConversationStore(Protocol):
-    """Where a platform keeps how to reach people and channels (a Slack DM channel id, a Teams conversation
-    reference): in the database, under (platform, key) with keys "dm:<platform user id>" and "channel:records"."""
+    """What a transport asks of the core while sending: where a platform keeps how to reach people and channels
+    (a Slack DM channel id, a Teams conversation reference), in the database under (platform, key) with keys
+    "dm:<platform user id>" and "channel:records"; and the content of a file it sends."""
 
     def recall(self, platform: str, key: str) -> dict[str, Any] | None: ...
 
     def remember(self, platform: str, key: str, reference: dict[str, Any]) -> None: ...
+
+    def file_content(self, ref: str) -> str:
+        """What a file prompt (kind "file") carries, made when it is sent: a case file as Markdown."""
+        ...
 
 
 class ConversationPort(ConversationStore, Protocol):

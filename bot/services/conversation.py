@@ -21,12 +21,25 @@ from bot.config import EnvSettings, PracticeSettings, SettingsError
 from bot.delivery.routing import Router
 from bot.engine import Ctx, Invalid, RunState
 from bot.prompts import Answer, Choice, Origin, Outbound, Prompt, Reply
-from bot.refs import REFERENCE, RunRef, parse_consult, parse_edit, parse_offer, parse_resume, resume_ref
-from bot.services import audit, consults, practice_file, requests
+from bot.refs import (
+    CASE_FILE,
+    REFERENCE,
+    RESUME,
+    RunRef,
+    parse_case_file,
+    parse_consult,
+    parse_edit,
+    parse_offer,
+    parse_resume,
+    resume_ref,
+)
+from bot.services import audit, case_files, consults, oversight, practice_file, requests
+from bot.services.case_files import CaseFiles
 from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
 from bot.services.fixes import Fixes
 from bot.services.oversight_commands import OversightCommands
 from bot.services.reminders import plan_reminders
+from bot.services.report import practice_report
 from bot.store import (
     PLATFORM_ID_FIELDS,
     Consult,
@@ -57,7 +70,7 @@ CONSULT_ANSWERS = ("can_help", "call_me", "not_now")
 Actor = str | Origin  # a member's name (the terminal) or where a chat platform says they are
 
 
-class Conversation(Fixes, OversightCommands):
+class Conversation(Fixes, OversightCommands, CaseFiles):
     """The platform-neutral conversation: adapters turn platform events into these calls and render the replies."""
 
     def __init__(
@@ -111,7 +124,11 @@ class Conversation(Fixes, OversightCommands):
             return self._answer_offer(answer, inbound_key)
         if parse_edit(answer.ref) is not None:
             return self.answer_edit(answer, inbound_key)
+        if parse_case_file(answer.ref) is not None:
+            return self.answer_case_file(answer, inbound_key)
         resumed = parse_resume(answer.ref)
+        if resumed and answer.value == CASE_FILE:  # a request's row on the Home tab: its case file
+            return self.send_case_file(answer.actor, resumed, inbound_key=inbound_key)
         if resumed:  # "next action" on a request (the Home tab): its current step, where the conversation goes on
             return self.command(answer.actor, f"resume {resumed}", inbound_key=inbound_key)
         ref = RunRef.parse(answer.ref)
@@ -132,7 +149,7 @@ class Conversation(Fixes, OversightCommands):
                     return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
                 if run.status != "active" or run.step != step or run.version != version:
                     return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
-                reply = self._advance(session, run, member, answer.value)
+                reply = self._advance(session, run, member, answer.value, in_chat=isinstance(answer.actor, Origin))
                 if reply.accepted and run.member_id != member.id:
                     reply = self._hand_back(session, run, member, reply)
                 return self._finish(session, reply, member, answer.actor, request_id=run.request_id)
@@ -146,13 +163,19 @@ class Conversation(Fixes, OversightCommands):
                 return self._finish(session, again, member, answer.actor) if member else again
 
     def command(self, actor: Actor, text: str, *, inbound_key: str | None = None) -> Reply:
-        """/records-request (new) | help | list | status RR-… | resume RR-… | extend RR-… | cancel RR-… <reason> | settings."""
+        """/records-request (new) | help | list | status RR-… | resume RR-… | extend RR-… | cancel RR-… <reason> |
+        casefile RR-… | settings."""
         words = text.strip().split(maxsplit=2)
         verb = words[0].lower().lstrip("/") if words else "help"
         if verb in ("records-request", "new", "start"):
             return self.start(actor, inbound_key=inbound_key)
         if verb == "back":
             return self.back(actor)
+        if verb in ("casefile", "case-file"):  # in chat, a request's case file to my DM (Teams has no Home tab)
+            ref = REFERENCE.search(text)
+            if not ref:
+                return Reply(prompts=[self._notice(say("needs_reference", verb=verb))])
+            return self.send_case_file(actor, ref[1], inbound_key=inbound_key)
         with session_scope(self.engine) as session:
             member = self._member(session, actor)
             if member is None:
@@ -194,7 +217,8 @@ class Conversation(Fixes, OversightCommands):
             elif verb == "take":
                 reply = self._take(session, request, member)
             else:
-                reply = self._cancel(session, request, member, text[ref.end() :].strip())
+                in_chat = isinstance(actor, Origin)
+                reply = self._cancel(session, request, member, text[ref.end() :].strip(), in_chat=in_chat)
             return self._finish(session, reply, member, actor, request_id=request.id)
 
     def discard(self, ref: str, actor: Actor) -> Reply:
@@ -281,31 +305,37 @@ class Conversation(Fixes, OversightCommands):
             return cards
 
     def home(self, actor: Actor) -> list[Prompt]:
-        """App Home: my open requests, consults waiting on me; supervisors and admins also see the whole practice."""
+        """App Home: my open requests, consults waiting on me; supervisors and admins also see the whole practice
+        (owner, step, due date, days left, soonest first), any request's case file, and the practice's numbers."""
         with session_scope(self.engine) as session:
             member = self._member(session, actor)
             if member is None:
                 return [self._notice(say("not_a_member", actor=_label(actor)))]
             today = self.today()
-            mine = requests.open_requests(session, member.id)
-            everyone = requests.open_requests(session) if member.role in ("supervisor", "admin") else []
-            runs = {r.request_id: r for r in session.exec(select(FlowRun).where(FlowRun.status == "active"))}
+            mine = oversight.visible(session, member, today, mine_only=True)
+            running = select(FlowRun.request_id).where(FlowRun.status == "active")
+            runs = set(session.exec(running).all())
             prompts = [self._notice(say("home_mine", requests=mine, today=today, runs=runs))]
-            for request in mine:
-                run = runs.get(request.id)
-                if run is not None:
-                    prompts.append(
-                        Prompt(
-                            kind="choice",
-                            text=say("home_row", request=request, today=today, step=run.step),
-                            ref=resume_ref(request.reference),
-                            choices=(Choice("resume", say("home_next")),),
-                        )
+            for row in mine:
+                buttons = (Choice(RESUME, say("home_next")),) if row.request.id in runs else ()
+                prompts.append(
+                    Prompt(
+                        kind="choice",
+                        text=say("oversight.row", r=row, today=today, everyone=False, bullet=False),
+                        ref=resume_ref(row.request.reference),
+                        choices=(*buttons, Choice(CASE_FILE, say("case_file.button"))),
                     )
-        prompts.extend(self.waiting_consults(actor))
-        if everyone:
-            prompts.append(self._notice(say("home_practice", requests=everyone, today=today)))
-        return prompts
+                )
+            practice: list[Prompt] = []
+            if oversight.sees_everything(member):
+                everyone = oversight.visible(session, member, today)
+                practice.append(self._notice(say("oversight.list", rows=everyone, everyone=True, today=today)))
+                pick = case_files.picker([row.request for row in everyone])
+                if pick is not None:
+                    practice.append(pick)
+                numbers = practice_report(session, today)
+                practice.append(self._notice(say("report.text", r=numbers, practice=self.practice.name)))
+        return [*prompts, *self.waiting_consults(actor), *practice]
 
     def recall(self, platform: str, key: str) -> dict[str, Any] | None:
         """Where to reach someone or something on a platform, as the adapter stored it (a DM channel id...)."""
@@ -332,7 +362,7 @@ class Conversation(Fixes, OversightCommands):
                 session.rollback()
 
     # ------------------------------------------------------------------ internals
-    def _advance(self, session: Session, run: FlowRun, member: Member, raw: Any) -> Reply:
+    def _advance(self, session: Session, run: FlowRun, member: Member, raw: Any, *, in_chat: bool = False) -> Reply:
         before = run.step
         ctx = self._ctx(session, run, member.name)
         try:
@@ -378,11 +408,12 @@ class Conversation(Fixes, OversightCommands):
             # "How did it turn out?" comes with the follow-up reminder, not seconds after the records went out
             days = self.practice.reminders.follow_up_after_release_days
             when = request.released_on + timedelta(days=days)  # type: ignore[union-attr, operator]
-            prompts.append(self._notice(say("follow_up_later", request=request, when=when)))
+            said = say("follow_up_later", request=request, when=when, in_chat=in_chat)
+            prompts.append(self._closing(said, request, in_chat))
         elif run.status == "active":
             prompts.extend(flow_engine.prompts(self.flow, ctx))
         else:
-            prompts.append(self._notice(say("run_done", request=request)))
+            prompts.append(self._closing(say("run_done", request=request, in_chat=in_chat), request, in_chat))
         return Reply(prompts=prompts, outbound=outbound, accepted=True, queued=list(queued))
 
     def _answer_consult(self, answer: Answer, inbound_key: str | None) -> Reply:
@@ -472,7 +503,7 @@ class Conversation(Fixes, OversightCommands):
         request = session.get(RecordsRequest, run.request_id) if run.request_id else None
         if owner is None or request is None or not owner.active:
             return reply  # no owner to hand back to (they left the practice): the one who stepped in carries on
-        notices = [p for p in reply.prompts if not p.expects_answer]
+        notices = [p for p in reply.prompts if not p.expects_answer or case_files.is_button(p)]
         # the owner's next step is built for the owner (whom to consult, who may review, whose name is on drafts)
         session.refresh(run)
         asking = (
@@ -552,7 +583,9 @@ class Conversation(Fixes, OversightCommands):
         requests.update_request(session, request, {"step": run.step}, actor=member.name)
         return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)), accepted=True)
 
-    def _cancel(self, session: Session, request: RecordsRequest, member: Member, reason: str) -> Reply:
+    def _cancel(
+        self, session: Session, request: RecordsRequest, member: Member, reason: str, *, in_chat: bool = False
+    ) -> Reply:
         if not reason:
             return Reply(prompts=[self._notice(say("cancel_needs_reason", reference=request.reference))])
         if len(reason) > 500:
@@ -574,7 +607,7 @@ class Conversation(Fixes, OversightCommands):
             .values(status="withdrawn")
         )
         return Reply(
-            prompts=[self._notice(say("cancelled", request=request))],
+            prompts=[self._closing(say("cancelled", request=request, in_chat=in_chat), request, in_chat)],
             outbound=[channel_post(self.practice, "cancelled", request, owner_name(session, request))],
         )
 
@@ -676,6 +709,10 @@ class Conversation(Fixes, OversightCommands):
 
     def _notice(self, text: str) -> Prompt:
         return Prompt(kind="notice", text=text)
+
+    def _closing(self, text: str, request: RecordsRequest | None, in_chat: bool) -> Prompt:
+        """The message a person sees when a request is done: in chat it carries the Case file button."""
+        return case_files.button(request.reference, text) if in_chat and request is not None else self._notice(text)
 
     def _not_a_member(self, actor: Actor) -> Reply:
         return Reply(prompts=[self._notice(say("not_a_member", actor=_label(actor)))])

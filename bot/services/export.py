@@ -296,6 +296,11 @@ def _write_private(path: Path, content: str) -> None:
     os.chmod(path, 0o600)
 
 
+def case_file_markdown(session: Session, reference: str, *, fernet: Fernet | None, tz: ZoneInfo) -> str:
+    """The case file as Markdown text (what chat sends as a file); CaseNotFound for an unknown reference."""
+    return text.render("export/case_file.md.j2", **case_file_context(session, reference, fernet=fernet, tz=tz))
+
+
 def export_case_file(
     session: Session, reference: str, out_dir: Path, *, fernet: Fernet | None = None, tz: ZoneInfo
 ) -> tuple[Path, Path]:

@@ -31,10 +31,10 @@ def sees_everything(member: Member) -> bool:
     return member.role in OVERSEERS
 
 
-def visible(session: Session, member: Member, today: date) -> list[Row]:
+def visible(session: Session, member: Member, today: date, *, mine_only: bool = False) -> list[Row]:
     """Open requests (and any under a complaint, closed or not), soonest deadline first: the practice's for
-    supervisors and admins, their own for a clinician."""
-    owner_id = None if sees_everything(member) else member.id
+    supervisors and admins, their own for a clinician (and for anyone, with mine_only)."""
+    owner_id = None if sees_everything(member) and not mine_only else member.id
     found = {r.id: r for r in requests.open_requests(session, owner_id)}
     complaints = select(RecordsRequest).where(RecordsRequest.outcome == COMPLAINT)
     if owner_id is not None:

@@ -97,6 +97,9 @@ class FakeSlackAPI:
         }
         self.unknown_users: set[str] = set()
         self.views: dict[str, dict[str, Any]] = {}  # view id -> the view as shown now, with its hash
+        self.uploads: dict[str, dict[str, Any]] = {}  # file id -> what getUploadURLExternal was told, and the bytes
+        self.files: list[dict[str, Any]] = []  # files shared by files.completeUploadExternal, oldest first
+        self._file_ids = itertools.count(1)
         self.record = record
         self._failures: dict[str, list[_Failure]] = {}
         self._lock = threading.Lock()
@@ -107,6 +110,7 @@ class FakeSlackAPI:
         app.router.add_post("/{method}", self._handle)
         app.router.add_get("/{method}", self._handle)  # slack_sdk reads some methods (conversations.history) by GET
         app.router.add_get("/_counts", self._counts)
+        app.router.add_post("/_upload/{file_id}", self._upload)  # the upload_url files.getUploadURLExternal hands out
         self.url = ""
         self._app = app
 
@@ -180,6 +184,11 @@ class FakeSlackAPI:
                 return
             time.sleep(0.02)
 
+    def shared_files(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Files completed into a channel: id, channel_id, title, filename, initial_comment, content (text)."""
+        with self._lock:
+            return [f for f in self.files if channel is None or f["channel_id"] == channel]
+
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
@@ -190,6 +199,18 @@ class FakeSlackAPI:
     async def _counts(self, _request: web.Request) -> web.Response:
         with self._lock:
             return web.json_response(dict(self.counts))
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload step: the file's bytes POSTed to the URL getUploadURLExternal gave (no token, like Slack's)."""
+        file_id = request.match_info["file_id"]
+        raw = await request.read()
+        with self._lock:
+            self.counts["upload"] += 1
+            started = self.uploads.get(file_id)
+            if started is None:
+                return web.Response(status=404, text="unknown upload")
+            started["data"] = raw
+        return web.Response(text=f"OK - {len(raw)}")
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -268,6 +289,33 @@ class FakeSlackAPI:
                 with self._lock:
                     self.history.setdefault(str(args.get("channel")), []).append(message)
             return ok | {"channel": args.get("channel"), "ts": ts, "message": message}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._file_ids):06d}"
+            with self._lock:
+                self.uploads[file_id] = {"filename": args.get("filename"), "length": int(args.get("length") or 0)}
+            return ok | {"upload_url": f"{self.url}/_upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            listed = args.get("files")
+            listed = json.loads(listed) if isinstance(listed, str) else listed or []
+            shared = []
+            with self._lock:
+                for item in listed:
+                    started = self.uploads.get(item.get("id"))
+                    if started is None or "data" not in started:
+                        return {"ok": False, "error": "file_not_found"}
+                    shared.append(
+                        {
+                            "id": item["id"],
+                            "title": item.get("title") or started["filename"],
+                            "name": started["filename"],
+                            "channel_id": args.get("channel_id"),
+                            "initial_comment": args.get("initial_comment"),
+                            "content": started["data"].decode("utf-8", "replace"),
+                            "length_matches": started["length"] == len(started["data"]),
+                        }
+                    )
+                self.files.extend(shared)
+            return ok | {"files": [{"id": f["id"], "title": f["title"], "name": f["name"]} for f in shared]}
         if method == "chat.postEphemeral":
             return ok | {"message_ts": self._new_ts()}
         if method in ("views.open", "views.update", "views.publish", "views.push"):
@@ -439,6 +487,44 @@ def view_action(
                 "state": {"values": values},
                 "team_id": team,
             },
+            "actions": [action],
+        }
+    )
+
+
+def home_action(
+    *,
+    block_id: str,
+    action_id: str,
+    value: str | None = None,
+    user: str = "U_CLIN",
+    team: str = TEAM_ID,
+    view_id: str = "V_HOME",
+    action_ts: str | None = None,
+    label: str = "Choice",
+    selected: str | None = None,
+) -> str:
+    """The payload body of a click on the App Home tab: a button, or (selected) a pick from a select menu."""
+    action: dict[str, Any] = {
+        "block_id": block_id,
+        "action_id": action_id,
+        "action_ts": action_ts or f"{time.time():.6f}",
+    }
+    if selected is None:
+        action |= {"type": "button", "value": value, "text": {"type": "plain_text", "text": label}}
+    else:
+        option = {"text": {"type": "plain_text", "text": label}, "value": selected}
+        action |= {"type": "static_select", "selected_option": option}
+    return _payload(
+        {
+            "type": "block_actions",
+            "team": {"id": team, "domain": "test"},
+            "user": {"id": user, "team_id": team, "name": user.lower()},
+            "api_app_id": "A_TEST",
+            "trigger_id": f"trig.{time.monotonic_ns()}",
+            "container": {"type": "view", "view_id": view_id},
+            "view": {"id": view_id, "type": "home", "hash": "h1", "state": {"values": {}}},
+            "state": {"values": {}},
             "actions": [action],
         }
     )

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import blocks
@@ -75,6 +75,8 @@ class SlackTransport:
             return await self._to_member(row, prompts)
         except SlackApiError as exc:
             raise classify(exc) from None
+        except SlackRequestError as exc:  # a file's bytes did not reach Slack's upload URL: the whole upload again
+            raise DeliveryFailed(f"file upload refused: {str(exc)[:200]}") from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             # the message may have gone out with only its answer lost: the retry looks before it posts again
             raise DeliveryFailed(f"{UNSURE}{type(exc).__name__} talking to Slack") from None
@@ -105,6 +107,9 @@ class SlackTransport:
 
     async def _to_member(self, row: OutboxMessage, prompts: Sequence[Prompt]) -> dict[str, Any]:
         channel = await self.dm_channel(row.destination)
+        files = [p for p in prompts if p.kind == "file"]
+        if files:  # a file row (a case file) holds nothing else
+            return {"channel": channel, "files": [await self._upload(channel, p) for p in files]}
         # each piece carries the row's id in its metadata; after a send whose answer was lost (a timeout), the pieces
         # already in the DM are found there and not posted twice
         landed: dict[int, str] = {}
@@ -121,6 +126,19 @@ class SlackTransport:
             ts = landed.get(index) or await self.post(channel, message, tag={"outbox_id": row.id, "piece": index})
             sent.append(ts)
         return {"channel": channel, "ts": sent}  # kept on the outbox row: where each step's message lives
+
+    async def _upload(self, channel: str, prompt: Prompt) -> str:
+        """A file into the DM (files.getUploadURLExternal, the upload, files.completeUploadExternal), its note with
+        it. Its content is made now, by the core: the outbox row names it and holds no client details."""
+        content = prompt.body if prompt.body is not None else await self._run(self.store.file_content, prompt.ref)
+        response = await self.client.files_upload_v2(
+            channel=channel,
+            content=content,
+            filename=prompt.filename or "file.md",
+            title=prompt.header or prompt.filename,
+            initial_comment=blocks.mrkdwn(prompt.text) if prompt.text else None,
+        )
+        return str((response.get("file") or {}).get("id") or "")
 
     async def _already_posted(self, channel: str, row: OutboxMessage) -> dict[int, str]:
         """Pieces of this row that reached the DM before (found by their metadata), by piece number."""

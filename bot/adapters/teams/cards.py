@@ -111,7 +111,7 @@ def prompt_elements(prompt: Prompt, *, with_header: bool = True, values: dict[st
         body.append(text_block(say("teams.error_line", reason=prompt.error), color="Attention"))
     if prompt.text:
         body.append(text_block(prompt.text))
-    if prompt.kind == "draft" and prompt.body:
+    if prompt.body:  # a draft to review, or a letter or case file shown with a note (as Slack shows them)
         body.append({"type": "Container", "style": "emphasis", "items": [text_block(prompt.body)]})
     ref = prompt.ref
     if ref is None or prompt.kind == "notice":

@@ -13,6 +13,7 @@ from bot.delivery import outbox
 from bot.delivery.platform import ConversationStore
 from bot.delivery.routing import CHANNEL_KEY
 from bot.delivery.sender import DeliveryFailed
+from bot.prompts import Prompt
 from bot.store import OutboxMessage
 from bot.text import say
 
@@ -81,11 +82,20 @@ class TeamsTransport:
                 reference = await self.recall(f"dm:{row.destination}")
                 if reference is None:
                     raise DeliveryFailed(say("teams.reason_not_installed"), permanent=True)
-                card = cards.render_step(prompts)
+                card = cards.render_step([await self._as_text(p) for p in prompts])
             sent = await self.connector.send(reference, card_activity(card))
             return {"conversation": (reference.get("conversation") or {}).get("id"), "activity_id": sent}
         except ConnectorError as exc:
             raise classify(exc) from None
+
+    async def _as_text(self, prompt: Prompt) -> Prompt:
+        """A file (a case file) as a card's text: a bot can't send a file into a personal chat without a consent
+        card first, so the Markdown goes in the card, made now by the core (the outbox row holds no client details)."""
+        if prompt.kind != "file":
+            return prompt
+        body = prompt.body if prompt.body is not None else await self._run(self.store.file_content, prompt.ref)
+        text = say("teams.file_as_text", title=prompt.header or prompt.filename or "", comment=prompt.text)
+        return Prompt(kind="notice", text=text, body=body)
 
     async def _update(self, row: OutboxMessage) -> dict[str, Any]:
         message = row.payload.get("message") or {}
