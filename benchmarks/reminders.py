@@ -48,6 +48,7 @@ class StandIn(SimpleNamespace):
     effective_due = RecordsRequest.effective_due
     extension_available = RecordsRequest.extension_available
     extension_open = RecordsRequest.extension_open
+    answered_on = RecordsRequest.answered_on
 
 
 @dataclass
@@ -86,6 +87,7 @@ def seed(engine: Engine, n: int) -> tuple[int, list[dict]]:
             acknowledged_on=None,
             released_on=None,
             deadline={},
+            denial={},
             status="open",
         )
         requests.append(

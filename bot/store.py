@@ -112,6 +112,12 @@ class RecordsRequest(SQLModel, table=True):
         return self.extended_to or self.due_on
 
     @property
+    def answered_on(self) -> date | None:
+        """The day the client was answered: the records went out, or the denial letter did."""
+        sent = (self.denial or {}).get("sent_on")
+        return self.released_on or (date.fromisoformat(sent) if sent else None)
+
+    @property
     def extension_available(self) -> bool:
         """A rule allows one extension (its latest date is past the deadline) and it has not been taken."""
         later = self.extended_due_on is not None and self.extended_due_on > self.due_on

@@ -24,8 +24,9 @@ DENIAL = [
     "1",
     "Dr. Lee, PsyD",
     "1",
+    "resume RR-2026-0001",
     "2",
-]  # letter: chosen just before
+]  # letter: chosen just before; the follow-up, asked for sooner than its reminder
 
 
 @pytest.fixture
@@ -57,6 +58,7 @@ def test_the_next_request_is_not_asked_again_and_a_denial_gets_its_letter(newcom
     assert "a few details about your practice" not in out
     assert "Here is the denial letter" in out
     assert "Privacy Officer at 555-0100" in out  # who takes complaints, in the letter
+    assert "That's the denial letter sent for RR-2026-0001. I'll check in on" in out  # not asked seconds later
     assert "That's everything for RR-2026-0001" in out
 
 

@@ -403,3 +403,16 @@ def test_a_copy_for_someone_else_still_waiting_on_its_signed_direction_is_named_
     change(engine, practice, rid, direction_on_file=True)  # it came in: the next reminder no longer asks for it
     sweep(engine, practice, inbox, now=at("2026-12-26T15:00"), worker="w")
     assert not any("Before release" in body for _, body in inbox.take())
+
+
+def test_a_denied_request_gets_the_follow_up_counted_from_its_letter(engine, practice):
+    rid = new_request(engine, practice, acknowledged_on=date(2026, 12, 2))
+    change(engine, practice, rid, status="denied", denial={"grounds": ["endanger_life"], "sent_on": "2026-12-10"})
+    inbox = Inbox()
+    for moment in ("2026-12-21T15:00", "2026-12-31T15:00", "2027-01-02T15:00"):
+        sweep(engine, practice, inbox, now=at(moment), worker="w")
+    assert inbox.take() == [], "no deadline reminders once the client was answered"
+    sweep(engine, practice, inbox, now=at("2027-01-09T15:00"), worker="w")  # 30 days after the letter
+    (_, post), (owner, dm) = inbox.take()
+    assert owner == "Dana" and "The denial letter for RR-2026-0001 went out on December 10, 2026" in dm
+    assert "the decision went out on December 10, 2026" in post

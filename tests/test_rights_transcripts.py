@@ -136,7 +136,7 @@ def test_california_refusal_for_risk_to_the_client_notes_the_chart_tells_the_rig
     assert alex.step == "designated_letter"
     alex.sees("Dear Dr. Lee Park (psychologist),", "as California law requires (Cal. Health and Safety Code 123115(b))")
     alex.answers("sent")
-    assert alex.step == "follow_up"
+    alex.sees("That's the denial letter sent for RR-2026-0001. I'll check in on")  # the follow-up waits its turn
     letters = drafts(conversation)
     assert set(letters) == {"acknowledgement", "denial", "refusal_note", "designated_release"}
     assert f"- **Specific adverse or detrimental consequences anticipated:** {consequences}" in letters["refusal_note"]
@@ -150,6 +150,8 @@ def test_texas_denial_for_risk_to_the_client_asks_how_long_it_lasts_and_the_clie
     alex.sees("- **How long this decision lasts:** until your treatment ends.", "Signed: ______________________")
     alex.answers("sent")
     alex.answers({"named": "not_yet"})
+    alex.sees("I'll check in on")
+    alex.types("resume RR-2026-0001")  # the client names someone before the follow-up reminder
     assert alex.step == "follow_up"
     alex.sees("The client named a professional to receive what was withheld")
     alex.answers("professional_named")

@@ -403,11 +403,11 @@ class Conversation(Fixes, OversightCommands, CaseFiles):
             plan_reminders(session, request, self.practice, now=utcnow())
         ctx = self._ctx(session, run, member.name)
         prompts = [*notices]
-        released = request is not None and request.released_on is not None
-        if run.status == "active" and run.step == "follow_up" and before != "follow_up" and released:
-            # "How did it turn out?" comes with the follow-up reminder, not seconds after the records went out
-            days = self.practice.reminders.follow_up_after_release_days
-            when = request.released_on + timedelta(days=days)  # type: ignore[union-attr, operator]
+        answered = request.answered_on if request is not None else None
+        if run.status == "active" and run.step == "follow_up" and before != "follow_up" and answered:
+            # "How did it turn out?" comes with the follow-up reminder, not seconds after the records (or the
+            # denial letter) went out
+            when = answered + timedelta(days=self.practice.reminders.follow_up_after_release_days)
             said = say("follow_up_later", request=request, when=when, in_chat=in_chat)
             prompts.append(self._closing(said, request, in_chat))
         elif run.status == "active":

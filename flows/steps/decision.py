@@ -284,6 +284,7 @@ class DecisionSteps:
         fields: dict[str, Any] = {
             "status": "partially_denied" if kind == "partial_denial" else "denied",
             "step": "follow_up",
+            "denial": {**(r.denial or {}), "sent_on": ctx.today.isoformat()},  # the follow-up is counted from it
         }
         if kind == "partial_denial":
             effects.append(

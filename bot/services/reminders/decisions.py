@@ -71,7 +71,7 @@ def _deadline_messages(
     elif kind == "extension":
         ctx["due"], ctx["extended_due"] = request.due_on, extended_due(request)
     elif kind == "followup":
-        ctx["released"] = request.released_on
+        ctx["released"], ctx["denied"] = request.answered_on, request.released_on is None
     header = text.say("reminders.header", **ctx)
     out = [
         ("channel", _notice("channel", practice.records_channel, text.say(f"reminders.channel_{kind}", **ctx), header))
@@ -134,9 +134,9 @@ def decide(session: Session, reminder: Reminder, practice: PracticeSettings, now
     today = now.astimezone(practice.tz).date()
     kind, payload = reminder.kind, reminder.payload or {}
     if kind == "followup":
-        if request.status in ("cancelled", "closed") or request.released_on is None:
+        if request.status in ("cancelled", "closed") or request.answered_on is None:
             return Decision(skip=f"request {request.status}")
-        if payload.get("released_on") != request.released_on.isoformat():
+        if payload.get("released_on") != request.answered_on.isoformat():
             return Decision(skip="release date changed", replan=True)
     else:
         if request.status in FINISHED:

@@ -42,9 +42,10 @@ def ladder(request: RecordsRequest, practice: PracticeSettings) -> list[dict[str
             add("extension", f"{rid}:extension:{request.due_on}", day, for_due=request.due_on.isoformat())
         first_overdue = due + timedelta(days=1)
         add("overdue", f"{rid}:overdue:{first_overdue}", first_overdue, for_due=due.isoformat())
-    if request.released_on and request.status not in ("cancelled", "closed"):
-        day = request.released_on + timedelta(days=sched.follow_up_after_release_days)
-        add("followup", f"{rid}:followup:{request.released_on}", day, released_on=request.released_on.isoformat())
+    answered = request.answered_on  # the records went out, or the denial letter did
+    if answered and request.status not in ("cancelled", "closed"):
+        day = answered + timedelta(days=sched.follow_up_after_release_days)
+        add("followup", f"{rid}:followup:{answered}", day, released_on=answered.isoformat())
     return rows
 
 
