@@ -5,7 +5,17 @@ from datetime import date
 from sqlmodel import select
 
 from bot.services.audit import verify
-from bot.store import AuditEvent, ChecklistItem, Consult, Draft, FlowRun, Member, RecordsRequest, session_scope
+from bot.store import (
+    AuditEvent,
+    ChecklistItem,
+    Consult,
+    Draft,
+    FlowRun,
+    Member,
+    RecordsRequest,
+    Reminder,
+    session_scope,
+)
 from tests.conversation_helpers import INTAKE, Person, open_conversation
 
 TODAY = date(2026, 11, 5)
@@ -503,6 +513,9 @@ def test_a_supervisor_steps_in_the_owner_gets_the_next_step_and_can_take_the_req
     dana.sees("RR-2026-0001 is yours now")
     assert dana.step == "timeframe"
     assert [m.target for m in dana.reply.outbound] == ["Alex"], "Alex is told the request moved to Dana"
+    with session_scope(conversation.engine) as session:
+        pending = session.exec(select(Reminder).where(Reminder.status == "pending", Reminder.target_kind == "member"))
+        assert {r.target for r in pending} == {"Dana"}, "the reminders follow the request to Dana"
     dana.answers("extension")
     dana.answers("Records archived offsite")
     dana.answers("2026-12-20")

@@ -16,11 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import engine as flow_engine
-from bot.answers import read_choice, today_is
+from bot.answers import today_is
 from bot.config import EnvSettings, PracticeSettings, SettingsError
 from bot.delivery.routing import Router
 from bot.engine import Ctx, Invalid, RunState
-from bot.prompts import Answer, Choice, Origin, Outbound, Prompt, Reply
+from bot.prompts import Answer, Choice, Origin, Prompt, Reply
 from bot.refs import (
     CASE_FILE,
     REFERENCE,
@@ -33,13 +33,15 @@ from bot.refs import (
     parse_resume,
     resume_ref,
 )
-from bot.services import audit, case_files, consults, oversight, practice_file, requests
+from bot.services import case_files, consults, oversight, practice_file, requests
 from bot.services.case_files import CaseFiles
-from bot.services.effects import EffectRefused, EffectRunner, channel_post, owner_name
+from bot.services.consult_answers import ConsultAnswers
+from bot.services.effects import EffectRefused, EffectRunner
 from bot.services.fixes import Fixes
 from bot.services.oversight_commands import OversightCommands
 from bot.services.reminders import plan_reminders
 from bot.services.report import practice_report
+from bot.services.request_commands import RequestCommands
 from bot.store import (
     PLATFORM_ID_FIELDS,
     Consult,
@@ -54,23 +56,10 @@ from bot.store import (
 from bot.text import say
 from flows.records_request import FLOWS, RecordsRequestFlow
 
-# "extend" comes after the acknowledgement (the timeframe step offers it there) and never from inside itself or after
-BEFORE_TIMEFRAME = (
-    "intake",
-    "parties",
-    "party_consents",
-    "acknowledge",
-    "acknowledge_date",
-    "email_risk",
-    "delivery_change",
-    "direction",
-)
-NOT_FROM_HERE = (*BEFORE_TIMEFRAME, "extension_reason", "extension_date", "extension_notice", "follow_up")
-CONSULT_ANSWERS = ("can_help", "call_me", "not_now")
 Actor = str | Origin  # a member's name (the terminal) or where a chat platform says they are
 
 
-class Conversation(Fixes, OversightCommands, CaseFiles):
+class Conversation(Fixes, OversightCommands, CaseFiles, RequestCommands, ConsultAnswers):
     """The platform-neutral conversation: adapters turn platform events into these calls and render the replies."""
 
     def __init__(
@@ -416,78 +405,6 @@ class Conversation(Fixes, OversightCommands, CaseFiles):
             prompts.append(self._closing(say("run_done", request=request, in_chat=in_chat), request, in_chat))
         return Reply(prompts=prompts, outbound=outbound, accepted=True, queued=list(queued))
 
-    def _answer_consult(self, answer: Answer, inbound_key: str | None) -> Reply:
-        consult_id = parse_consult(answer.ref) or 0
-        value, note = answer.value, None
-        if isinstance(value, dict):
-            value, note = value.get("answer"), value.get("note")
-        elif isinstance(value, str) and ":" in value:
-            value, note = (part.strip() for part in value.split(":", 1))
-        labels = tuple(Choice(v, say("consult_answer", value=v)) for v in CONSULT_ANSWERS)
-        try:
-            value = read_choice(value, labels)
-        except Invalid as exc:
-            return Reply(prompts=[self._notice(exc.reason)])
-        with session_scope(self.engine) as session:
-            member = self._member(session, answer.actor)
-            if member is None:
-                return self._not_a_member(answer.actor)
-            if inbound_key and not self._claim_key(session, inbound_key):
-                return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
-            consult = session.get(Consult, consult_id)
-            taken = consult is not None and consult.status == "waiting" and consult.asked_member_id == member.id
-            try:
-                messages = consults.answer(session, consult_id=consult_id, member=member, answer=value, note=note)
-            except consults.ConsultError as exc:
-                return Reply(prompts=[self._notice(str(exc))])
-            mine = [p for m in messages if m.target == member.name for p in m.prompts]
-            reply = Reply(prompts=mine, outbound=[m for m in messages if m.target != member.name], accepted=taken)
-            return self._finish(
-                session, reply, member, answer.actor, request_id=consult.request_id if consult else None
-            )
-
-    def _answer_offer(self, answer: Answer, inbound_key: str | None) -> Reply:
-        """The asker's reply to "no answer yet, ask someone else?": withdraw the consult and go back to the consult step."""
-        consult_id = parse_offer(answer.ref) or 0
-        labels = tuple(Choice(v, say("consults.offer_label", choice=v)) for v in consults.OFFER_CHOICES)
-        try:
-            choice = read_choice(answer.value, labels)
-        except Invalid as exc:
-            return Reply(prompts=[self._notice(exc.reason)])
-        with session_scope(self.engine) as session:
-            member = self._member(session, answer.actor)
-            consult = session.get(Consult, consult_id)
-            request = session.get(RecordsRequest, consult.request_id) if consult else None
-            if member is None or consult is None or request is None or not self._may_see(member, request):
-                return Reply(prompts=[self._notice(say("not_yours"))])
-            if inbound_key and not self._claim_key(session, inbound_key):
-                return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
-            if choice == "keep_waiting" or consult.status != "waiting":
-                reply = Reply(prompts=[self._notice(say("still_waiting"))], accepted=choice == "keep_waiting")
-                return self._finish(session, reply, member, answer.actor)
-            consult.status = "withdrawn"
-            session.add(consult)
-            audit.record(
-                session,
-                request_id=consult.request_id,
-                actor=member.name,
-                action="consult.withdrawn",
-                after={"consult_id": consult.id},
-            )
-            run = session.exec(
-                select(FlowRun).where(FlowRun.request_id == consult.request_id, FlowRun.status == "active")
-            ).first()
-            if run is None or run.step not in ("consult", "decision"):
-                reply = Reply(prompts=[self._notice(say("consult_withdrawn"))], accepted=True)
-                return self._finish(session, reply, member, answer.actor)
-            if run.step == "decision":  # not decided yet: step back so another colleague can be asked
-                session.execute(
-                    update(FlowRun).where(col(FlowRun.id) == run.id).values(step="consult", version=run.version + 1)
-                )
-                session.refresh(run)
-            reply = Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)), accepted=True)
-            return self._finish(session, reply, member, answer.actor, request_id=consult.request_id)
-
     def _save_practice(self, values: dict[str, str]) -> str:
         """Adopt details answered in the conversation; saved to practice.toml when there is one to write."""
         try:
@@ -495,129 +412,6 @@ class Conversation(Fixes, OversightCommands, CaseFiles):
         except SettingsError as exc:
             raise EffectRefused(str(exc)) from None
         return message
-
-    def _hand_back(self, session: Session, run: FlowRun, member: Member, reply: Reply) -> Reply:
-        """A supervisor or admin answered on a colleague's request: the owner is told what changed and gets the next
-        step; the one who stepped in sees what they did and how to take the request over."""
-        owner = session.get(Member, run.member_id) if run.member_id else None
-        request = session.get(RecordsRequest, run.request_id) if run.request_id else None
-        if owner is None or request is None or not owner.active:
-            return reply  # no owner to hand back to (they left the practice): the one who stepped in carries on
-        notices = [p for p in reply.prompts if not p.expects_answer or case_files.is_button(p)]
-        # the owner's next step is built for the owner (whom to consult, who may review, whose name is on drafts)
-        session.refresh(run)
-        asking = (
-            [p for p in flow_engine.prompts(self.flow, self._ctx(session, run, owner.name)) if p.expects_answer]
-            if run.status == "active"
-            else []
-        )
-        told = self._notice(say("stepped_in", who=member.name, request=request, step=request.step))
-        reply.outbound.append(
-            Outbound(target_kind="member", target=owner.name, prompts=(told, *asking), phi_free=False)
-        )
-        handed = self._notice(say("handed_back", owner=owner.name, request=request, waiting=bool(asking)))
-        return replace(reply, prompts=[*notices, handed])
-
-    def _take(self, session: Session, request: RecordsRequest, member: Member) -> Reply:
-        """A supervisor or admin takes a colleague's request over: theirs from now on (owner, steps, reminders)."""
-        if member.role not in ("supervisor", "admin"):
-            return Reply(prompts=[self._notice(say("take_not_allowed"))])
-        if request.status not in requests.OPEN_STATUSES:
-            return Reply(prompts=[self._notice(say("already_closed", request=request))])
-        before = session.get(Member, request.owner_id) if request.owner_id else None
-        if before is not None and before.id == member.id:
-            return Reply(prompts=[self._notice(say("already_yours", request=request))])
-        requests.update_request(session, request, {"owner_id": member.id}, actor=member.name)
-        session.execute(
-            update(FlowRun)
-            .where(col(FlowRun.request_id) == request.id, col(FlowRun.status) == "active")
-            .values(member_id=member.id, version=FlowRun.version + 1, updated_at=utcnow())
-        )
-        # consults asked on the request answer to its owner now: their offers and answers go to the new owner
-        session.execute(
-            update(Consult)
-            .where(col(Consult.request_id) == request.id, col(Consult.status) == "waiting")
-            .values(asked_by_id=member.id)
-        )
-        run = session.exec(select(FlowRun).where(FlowRun.request_id == request.id, FlowRun.status == "active")).first()
-        prompts = [self._notice(say("taken", request=request))]
-        if run is not None:
-            session.refresh(run)
-            prompts.extend(flow_engine.prompts(self.flow, self._ctx(session, run, member.name)))
-        outbound = []
-        if before is not None:
-            note = self._notice(say("taken_from_you", who=member.name, request=request))
-            outbound.append(Outbound(target_kind="member", target=before.name, prompts=(note,), phi_free=False))
-        return Reply(prompts=prompts, outbound=outbound, accepted=True)
-
-    def _resume(self, session: Session, request: RecordsRequest, member: Member) -> Reply:
-        run = session.exec(
-            select(FlowRun).where(FlowRun.request_id == request.id).order_by(col(FlowRun.id).desc())
-        ).first()
-        if run is None or run.status != "active":
-            return Reply(prompts=[self._notice(self._status_text(session, request))])
-        return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)))
-
-    def _extend(self, session: Session, request: RecordsRequest, member: Member) -> Reply:
-        """Take the one extension from wherever the run stands, then come back there."""
-        run = session.exec(
-            select(FlowRun)
-            .where(FlowRun.request_id == request.id, FlowRun.status == "active")
-            .order_by(col(FlowRun.id).desc())
-        ).first()
-        today = self.today()
-        allowed = request.extension_open(today)
-        if run is None or not allowed:
-            return Reply(prompts=[self._notice(say("no_extension", request=request, today=today))])
-        if run.step in NOT_FROM_HERE:
-            early = run.step in BEFORE_TIMEFRAME
-            return Reply(prompts=[self._notice(say("extend_not_now", step=run.step, early=early))])
-        back = None if run.step in ("timeframe", "target") else run.step
-        answers = {**run.answers, "return_to": back}
-        session.execute(
-            update(FlowRun)
-            .where(col(FlowRun.id) == run.id)
-            .values(step="extension_reason", answers=answers, version=run.version + 1, updated_at=utcnow())
-        )
-        session.refresh(run)
-        requests.update_request(session, request, {"step": run.step}, actor=member.name)
-        return Reply(prompts=flow_engine.prompts(self.flow, self._ctx(session, run, member.name)), accepted=True)
-
-    def _cancel(
-        self, session: Session, request: RecordsRequest, member: Member, reason: str, *, in_chat: bool = False
-    ) -> Reply:
-        if not reason:
-            return Reply(prompts=[self._notice(say("cancel_needs_reason", reference=request.reference))])
-        if len(reason) > 500:
-            return Reply(prompts=[self._notice(say("text_too_long", length=len(reason), max_length=500))])
-        if request.status not in requests.OPEN_STATUSES:  # released, denied or closed: nothing left to cancel
-            return Reply(prompts=[self._notice(say("already_closed", request=request))])
-        requests.update_request(
-            session,
-            request,
-            {"status": "cancelled", "outcome": "cancelled", "outcome_note": reason, "closed_on": self.today()},
-            actor=member.name,
-        )
-        session.execute(update(FlowRun).where(col(FlowRun.request_id) == request.id).values(status="cancelled"))
-        plan_reminders(session, request, self.practice, now=utcnow())  # retires every reminder still pending
-        # colleagues asked about it are not nudged about a request that no longer exists
-        session.execute(
-            update(Consult)
-            .where(col(Consult.request_id) == request.id, col(Consult.status) == "waiting")
-            .values(status="withdrawn")
-        )
-        return Reply(
-            prompts=[self._closing(say("cancelled", request=request, in_chat=in_chat), request, in_chat)],
-            outbound=[channel_post(self.practice, "cancelled", request, owner_name(session, request))],
-        )
-
-    def _list_text(self, session: Session, member: Member) -> str:
-        return self.list_text(session, member)  # supervisors and admins see the whole practice
-
-    def _status_text(self, session: Session, request: RecordsRequest) -> str:
-        owner = session.get(Member, request.owner_id) if request.owner_id else None
-        asked = consults.states(session, request)  # each consult as it stands now: answered (with the note) or waiting
-        return say("status", request=request, today=self.today(), owner=owner.name if owner else "", consults=asked)
 
     def _ctx(self, session: Session, run: FlowRun, actor: str) -> Ctx:
         request = session.get(RecordsRequest, run.request_id) if run.request_id else None
