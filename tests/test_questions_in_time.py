@@ -76,3 +76,13 @@ def test_on_the_last_day_the_consult_question_says_a_colleague_may_not_answer_in
     alex.answers(NOTHING_FOUND)
     assert alex.step == "consult"
     alex.sees("Due today (2026-11-05).", "A colleague may not answer in time")
+
+
+def test_a_deadline_on_a_saturday_counts_the_day_left_to_the_friday_before(tmp_path):
+    conversation = open_conversation(tmp_path, date(2026, 12, 4))  # a Friday
+    alex = Person(conversation, "Alex")
+    start_request(alex, received_on="2026-11-05")  # 30 days: Saturday, 2026-12-05
+    alex.answers("sent_today")
+    alex.sees("Due today (2026-12-04, the last business day before the deadline of 2026-12-05).")
+    alex.answers("release by the deadline")
+    assert request_row(conversation).target_on == date(2026, 12, 4)

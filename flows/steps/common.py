@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.domain.deadlines import is_business_day, last_business_day_before
 from bot.engine import Ctx
 from bot.prompts import Choice, Prompt
 from bot.text import say
@@ -60,21 +61,28 @@ def header(ctx: Ctx) -> str | None:
     )
 
 
+def send_by(ctx: Ctx) -> date:
+    """The day to act by: the deadline, or the last business day before it when the office is closed on it."""
+    due, jurisdiction = ctx.request.effective_due, ctx.request.jurisdiction
+    return due if is_business_day(due, jurisdiction) else last_business_day_before(due, jurisdiction)
+
+
 def last_day(ctx: Ctx) -> bool:
-    """The deadline is today or tomorrow: only what can still be done in time is worth offering."""
+    """A day left to act (counted to the last business day by the deadline): offer only what can still be done."""
     request = ctx.request
-    return request is not None and 0 <= (request.effective_due - ctx.today).days <= 1
+    return request is not None and 0 <= (send_by(ctx) - ctx.today).days <= 1 and ctx.today <= request.effective_due
 
 
 def last_day_note(ctx: Ctx) -> str:
     """What is still possible with a day left (empty otherwise)."""
     if not last_day(ctx):
         return ""
-    request = ctx.request
+    request, act_by = ctx.request, send_by(ctx)
     return t(
         "last_day",
         due=request.effective_due,
-        days_left=(request.effective_due - ctx.today).days,
+        act_by=act_by,
+        days_left=(act_by - ctx.today).days,
         can_extend=request.extension_open(ctx.today),
         reference=request.reference,
     )

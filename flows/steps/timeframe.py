@@ -11,7 +11,7 @@ from bot.engine import Ctx, Effect, Invalid
 from bot.prompts import Choice, Prompt
 from bot.services import drafting
 from flows.steps import rights
-from flows.steps.common import ask, choices, last_day, last_day_note, t
+from flows.steps.common import ask, choices, last_day, last_day_note, send_by, t
 
 LATE_TARGET_DAYS = 7
 DROP_WORDS = ("back", "cancel", "never mind", "nevermind", "no", "don't extend", "dont extend")
@@ -53,7 +53,7 @@ class TimeframeSteps:
 
     def record_timeframe(self, ctx: Ctx, value: str) -> list[Effect]:
         if value == "on_track" and last_day(ctx):
-            return self.record_target(ctx, ctx.request.effective_due)
+            return self.record_target(ctx, send_by(ctx))
         return []
 
     def target_is_the_deadline(self, ctx: Ctx, value: Any) -> bool:
