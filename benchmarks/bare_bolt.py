@@ -1,5 +1,5 @@
 """The baseline for the Slack benchmarks: a bare Bolt AsyncApp on aiohttp doing the minimum (ack, post; a modal,
-a DM and a channel post for an intake), no database."""
+a DM and a channel post for an intake; a static Home view of BARE_HOME_BLOCKS blocks), no database."""
 
 from __future__ import annotations
 
@@ -29,6 +29,20 @@ MODAL = {
 }
 
 
+def home_view(count: int) -> dict:
+    """A Home view of `count` blocks: a header, then rows like a request list's (a line of text, a button)."""
+    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": "Records requests"}}]
+    for n in range(1, count):
+        if n % 2:
+            line = f"*RR-2026-{n:04d}* · AB-{n} · Clinician {n % 12:04d} · review · due 2026-12-31 · 12 days left"
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": line}})
+        else:
+            button = {"type": "button", "action_id": f"case_file_{n}", "value": f"RR-2026-{n:04d}"}
+            button["text"] = {"type": "plain_text", "text": "Case file"}
+            blocks.append({"type": "actions", "block_id": f"row{n}", "elements": [button]})
+    return {"type": "home", "blocks": blocks}
+
+
 def build() -> web.Application:
     """Bolt's defaults (process_before_response=False); the same Web API client setup as records-bot."""
     client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"].rstrip("/") + "/")
@@ -55,6 +69,11 @@ def build() -> web.Application:
     async def click(ack, body, client):  # noqa: ANN001
         await ack()
         await client.chat_postMessage(channel=body["container"]["channel_id"], text="Got it.")
+
+    @app.event("app_home_opened")
+    async def home(event, client):  # noqa: ANN001 - benchmarks/slack_home.py: a static view as big as records-bot's
+        count = int(os.environ.get("BARE_HOME_BLOCKS", "10"))
+        await client.views_publish(user_id=event["user"], view=home_view(count))
 
     async def slack_events(request: web.Request) -> web.Response:
         return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))

@@ -27,3 +27,19 @@ def test_the_reminders_benchmark_runs_at_its_quick_size():
     assert process.stdout.count("PASS (< 50 ms)") >= 2 and "FAIL" not in process.stdout
     assert "sqlite: sweep of 10 due at 2,000 vs 1,000 requests" in process.stdout
     assert process.stderr == ""
+
+
+def test_the_slack_home_benchmark_runs_at_its_quick_size():
+    # SQLite only (no --database-url): the latency targets may FAIL on a loaded machine; the run itself must not
+    process = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "slack_home.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert "sqlite: seeded 200 requests (30 open, each with an active run)" in process.stdout
+    for row in ("bare Bolt / static Home", "records-bot / supervisor", "records-bot / clinician"):
+        assert row in process.stdout
+    assert "views <= 100 blocks: PASS; every open published: PASS" in process.stdout
