@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.store import AuditEvent, FlowRun, Member, RecordsRequest, Reminder
+from bot.store import AuditEvent, Consult, FlowRun, Member, RecordsRequest, Reminder
 from tests.fakes.slack_api import block_action, event_callback, intake_values, slash_command, view_submission
 from tests.slack_bot import Bot, open_intake, submit_intake
+from tests.test_slack_form_conditions import Modal
 
 
 def says(bot: Bot, channel: str) -> str:
@@ -224,3 +225,143 @@ def test_an_admin_reassigns_in_slack_and_the_new_owner_is_told_and_gets_the_remi
     assert "request.reassigned" in actions_logged(bot)
     types_in_dm(bot, "resume RR-2026-0001", user="U_OTHER")
     assert "Mark as sent today" in last_words(bot, "D_OTHER"), "the new owner carries on from the step it is at"
+
+
+def ticks(bot: Bot, values: list[str], user: str = "U_CLIN") -> None:
+    """Tick these boxes of the latest checklist and click Done (Slack sends the ticks in the message state)."""
+    ts, boxes, text = latest_question(bot, user)
+    message = next(c for c in bot.fake.delivered("chat.postMessage") if str(c.response["ts"]) == ts)
+    done = next(b for b in message.args["blocks"] if b["type"] == "actions" and b["elements"][0].get("value") == "done")
+    element = boxes["elements"][0]
+    picked = [o for o in element["options"] if o["value"] in values]
+    state = {boxes["block_id"]: {element["action_id"]: {"type": element["type"], "selected_options": picked}}}
+    bot.send(
+        block_action(
+            block_id=done["block_id"],
+            action_id=done["elements"][0]["action_id"],
+            value="done",
+            label="Done",
+            user=user,
+            message_ts=ts,
+            message_text=text,
+            state=state,
+        )
+    )
+    bot.settle()
+
+
+def to_review(bot: Bot) -> None:
+    new_request(bot)
+    clicks(bot, "Mark as sent today")
+    clicks(bot, "On track: set a target date")
+    picks_date(bot, "2026-03-20")
+    assert run_step(bot) == "review"
+
+
+def test_a_target_date_before_today_is_refused_with_the_reason_and_asked_again(bot: Bot):
+    new_request(bot)
+    clicks(bot, "Mark as sent today")
+    clicks(bot, "On track: set a target date")
+    picks_date(bot, "2026-02-27")  # today is 2026-03-02
+    assert run_step(bot) == "target"
+    assert "can't be before 2026-03-02 (you gave 2026-02-27)" in last_words(bot, "D_CLIN")
+    picks_date(bot, "2026-04-02")  # after the deadline
+    assert run_step(bot) == "target" and "2026-03-31" in last_words(bot, "D_CLIN")
+    picks_date(bot, "2026-03-20")
+    assert run_step(bot) == "review"
+
+
+def test_ticking_part_of_the_checklist_keeps_the_clinician_on_it_saying_what_is_open(bot: Bot):
+    to_review(bot)
+    ticks(bot, ["complete", "signed"])
+    assert run_step(bot) == "review"
+    words = last_words(bot, "D_CLIN")
+    assert "Still open:" in words and "Errors" in words
+    ts, boxes, _ = latest_question(bot)
+    ticked = [o["value"] for o in boxes["elements"][0].get("initial_options", [])]
+    assert ticked == ["complete", "signed"], "what was ticked stays ticked"
+    ticks(bot, ["complete", "signed", "errors_addendum", "psychotherapy_notes", "others_info"])
+    assert run_step(bot) == "findings"
+
+
+def opens_form_and_submits(bot: Bot, **typed: str) -> None:
+    """Fill and submit the form modal the last click opened (its trigger opens the next form at once)."""
+    modal = Modal.opened(bot)
+    modal.fill(**typed)
+    status, text = modal.submit()
+    assert status == 200 and text == "", text
+
+
+def test_a_supervisor_answers_a_consult_with_a_note_the_asker_sees_it_and_the_case_keeps_it(bot: Bot):
+    to_review(bot)
+    ticks(bot, ["complete", "signed", "errors_addendum", "psychotherapy_notes", "others_info"])
+    opens_form_and_submits(bot, psychotherapy_notes="none", errors_found="no", others_info="none", risk="no")
+    assert run_step(bot) == "consult"
+    clicks(bot, "The supervisor")
+    ts, select_block, text = latest_question(bot)
+    menu = select_block["elements"][0]
+    if menu["type"] == "static_select":  # one supervisor may come as a select or straight to the question
+        option = next(o for o in menu["options"] if o["value"] == "Sam Supervisor")
+        bot.send(
+            block_action(
+                block_id=select_block["block_id"],
+                action_id=menu["action_id"],
+                element="static_select",
+                message_ts=ts,
+                message_text=text,
+                extra={"selected_option": option},
+            )
+        )
+        bot.settle()
+    assert run_step(bot) == "consult_question"
+    ts, _, text = latest_question(bot)
+    message = next(c for c in bot.fake.delivered("chat.postMessage") if str(c.response["ts"]) == ts)
+    box = next(b for b in message.args["blocks"] if b["type"] == "input")
+    bot.send(
+        block_action(
+            block_id=box["block_id"],
+            action_id=box["element"]["action_id"],
+            element="plain_text_input",
+            message_ts=ts,
+            message_text=text,
+            extra={"value": "Is a full release fine when the notes mention a former partner?"},
+        )
+    )
+    bot.settle()
+    card = last_words(bot, "D_SUP")
+    assert "RR-2026-0001" in card and "former partner" in card and "JQ-17" not in card, "no client details"
+
+    ts, buttons, text = latest_question(bot, "U_SUP")
+    message = next(c for c in bot.fake.delivered("chat.postMessage") if str(c.response["ts"]) == ts)
+    note = next(b for b in message.args["blocks"] if b["type"] == "input")
+    helps = next(e for e in buttons["elements"] if e["text"]["text"] == "I can help")
+    note_state = {
+        note["block_id"]: {
+            note["element"]["action_id"]: {"type": "plain_text_input", "value": "Redact her name; release the rest."}
+        }
+    }
+    bot.send(
+        block_action(
+            block_id=buttons["block_id"],
+            action_id=helps["action_id"],
+            value=helps["value"],
+            label="I can help",
+            user="U_SUP",
+            channel="D_SUP",
+            message_ts=ts,
+            message_text=text,
+            state=note_state,
+        )
+    )
+    bot.settle()
+    told = says(bot, "D_CLIN")
+    assert "Redact her name; release the rest." in told, "the asker sees the advice, not only 'I can help'"
+    types_in_dm(bot, "status RR-2026-0001")
+    assert "Redact her name" in last_words(bot, "D_CLIN"), "the consult's state shows the answer with its note"
+    with Session(bot.ctx.engine) as session:
+        (consult,) = session.exec(select(Consult)).all()
+        assert (consult.status, consult.answer, consult.note) == (
+            "answered",
+            "can_help",
+            "Redact her name; release the rest.",
+        )
