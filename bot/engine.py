@@ -109,6 +109,8 @@ class Flow:
     name: ClassVar[str]
     first: ClassVar[str]
     steps: ClassVar[dict[str, Step]]
+    # steps done once and never returned to with "back" (the step after one offers no way back to it)
+    no_way_back: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -133,7 +135,8 @@ def prompts(flow: Flow, ctx: Ctx) -> list[Prompt]:
     """The prompts for the run's current step, each addressed with the run's (step, version)."""
     step = flow.steps[ctx.state.step]
     shown = getattr(flow, step.ask)(ctx)
-    back = bool(ctx.state.answers.get(TRAIL))
+    trail = ctx.state.answers.get(TRAIL) or []
+    back = bool(trail) and trail[-1] not in flow.no_way_back
     return [p if p.kind == "notice" else replace(p, ref=ctx.ref(), can_go_back=back) for p in shown]
 
 

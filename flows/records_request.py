@@ -31,6 +31,7 @@ class RecordsRequestFlow(
 
     name = "records_request"
     first = "intake"
+    no_way_back = ("practice_details",)  # saved to practice.toml; corrected there, or with records-bot init
 
     # 0. Once, before the first request: the practice's own details every letter needs (saved to practice.toml).
     practice_details = Step(

@@ -148,7 +148,7 @@ def start_teams_bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str
             monkeypatch.delenv(name, raising=False)
     ctx = open_context()
     # the conversation lives on TODAY; real-time reminders would call its requests overdue mid-test
-    conversation = Conversation(ctx.engine, ctx.practice, today=lambda: TODAY)
+    conversation = Conversation(ctx.engine, ctx.practice, env=ctx.env, today=lambda: TODAY)
     web_app = build_app(ctx, conversation=conversation, reminder_poller=False)
     server = ServerThread(web_app)
     port = server.start()

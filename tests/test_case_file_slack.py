@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 from sqlmodel import Session, select
 
 from bot.adapters.slack.ids import Action, action_id, block_id
+from bot.config import load_env
 from bot.services.secrets import encrypt_contact
 from bot.store import AuditEvent, FlowRun, OutboxMessage, RecordsRequest
 from tests.fakes.slack_api import (
@@ -160,6 +161,7 @@ def test_with_client_details_in_chat_the_case_file_carries_the_decrypted_contact
     seal_contact(bot, key)
     conversation = bot.adapter.conversation
     conversation.practice = conversation.practice.model_copy(update={"phi_in_chat": True})
+    conversation.env = load_env()  # the service as started with that key in its environment
     ts, where, button = case_file_button(bot)
     click(bot, ts, where, button)
     content = bot.fake.shared_files("D_CLIN")[0]["content"]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.store import AuditEvent, Consult, FlowRun, Member, RecordsRequest, Reminder
 from tests.fakes.slack_api import block_action, event_callback, intake_values, slash_command, view_submission
 from tests.slack_bot import Bot, open_intake, submit_intake
-from tests.test_slack_form_conditions import Modal
+from tests.test_slack_form_conditions import INTAKE_TYPED, Modal
 
 
 def says(bot: Bot, channel: str) -> str:
@@ -365,3 +368,44 @@ def test_a_supervisor_answers_a_consult_with_a_note_the_asker_sees_it_and_the_ca
             "can_help",
             "Redact her name; release the rest.",
         )
+
+
+@pytest.fixture
+def practice_without_details(monkeypatch):
+    """A practice file with members and the records channel, but no phone, state or privacy contact yet."""
+    import tests.slack_bot
+
+    bare = tests.slack_bot.PRACTICE.replace('name = "Test Practice"\njurisdiction = "US"\n', "")
+    bare = bare[: bare.index("[privacy_contact]")] + bare[bare.index("[[members]]") :]
+    monkeypatch.setattr(tests.slack_bot, "PRACTICE", bare)
+
+
+def test_a_first_request_in_slack_asks_the_practice_details_once_saves_them_and_goes_on(
+    practice_without_details, bot: Bot
+):
+    bot.send(slash_command(trigger_id="trig.first"))
+    bot.settle()
+    details = Modal.opened(bot)
+    assert {"name", "phone", "jurisdiction", "timezone", "privacy_name"} <= set(details.fields), details.fields
+    details.fill(name="Riverbend Counseling", phone="12", jurisdiction="CA", timezone="Pacific")
+    details.fill(privacy_name="Privacy Officer")
+    status, text = details.submit()
+    assert status == 200 and "phone number" in text, "a bad phone number comes back under its field"
+    assert len(bot.fake.calls_to("views.open")) == 1
+    details.fill(phone="555-0100")
+    status, text = details.submit()
+    assert status == 200, text
+    bot.settle()
+    saved = Path(os.environ["PRACTICE_FILE"]).read_text()
+    assert 'name = "Riverbend Counseling"' in saved and "555-0100" in saved and "America/Los_Angeles" in saved
+    assert "Saved to " in last_words(bot, "D_CLIN") and "Back" not in last_words(bot, "D_CLIN")
+    clicks(bot, "Open the form")  # the intake follows in the DM: one click opens it
+    intake = Modal.opened(bot)
+    assert "client_label" in intake.fields
+    intake.fill(**INTAKE_TYPED, access_type="copy")
+    status, text = intake.submit()
+    assert status == 200 and text == "", text
+    assert "please contact Riverbend Counseling at 555-0100" in last_words(bot, "D_CLIN"), "the letter can be drafted"
+    bot.send(slash_command(trigger_id="trig.second"))
+    bot.settle()
+    assert "client_label" in Modal.opened(bot).fields, "the details are not asked again"

@@ -78,7 +78,7 @@ class Conversation(Fixes, OversightCommands, CaseFiles, RequestCommands, Consult
         # where details asked in the conversation are saved (None: kept for this process only)
         self.practice_file = practice_file or (env.practice_file if env else None)
         self.today = today or (lambda: utcnow().astimezone(self.practice.tz).date())
-        self.encrypt_contact = encrypt_contact or _encrypt_with_configured_key
+        self.encrypt_contact = encrypt_contact or self._encrypt_with_configured_key
         self.env = env  # SMTP settings, when phone consults may email their summary
         self.flow: RecordsRequestFlow = FLOWS["records_request"]  # type: ignore[assignment]
         self.router = router or Router(practice, env.chat_platforms if env else ())
@@ -501,6 +501,14 @@ class Conversation(Fixes, OversightCommands, CaseFiles, RequestCommands, Consult
         # the returned row, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING
         return session.execute(statement).first() is not None
 
+    def _encrypt_with_configured_key(self, contact: dict[str, str]) -> str:
+        """Encrypt with RECORDS_BOT_KEY or the local key file (created 0600 on first use): the same settings the
+        case file decrypts with."""
+        from bot.config import load_env
+        from bot.services.secrets import encrypt_contact, load_fernet
+
+        return encrypt_contact(load_fernet(self.env or load_env()), contact)
+
     def _notice(self, text: str) -> Prompt:
         return Prompt(kind="notice", text=text)
 
@@ -514,14 +522,6 @@ class Conversation(Fixes, OversightCommands, CaseFiles, RequestCommands, Consult
 
 def _label(actor: Actor) -> str:
     return actor if isinstance(actor, str) else actor.user_id
-
-
-def _encrypt_with_configured_key(contact: dict[str, str]) -> str:
-    """Encrypt with RECORDS_BOT_KEY or the local key file (created 0600 on first use)."""
-    from bot.config import load_env
-    from bot.services.secrets import encrypt_contact, load_fernet
-
-    return encrypt_contact(load_fernet(load_env()), contact)
 
 
 def _client_name(request: RecordsRequest | None) -> str:
