@@ -105,9 +105,10 @@ def test_missing_slack_settings_and_an_unreachable_slack_are_problems(tmp_path, 
     assert process.returncode == 1
     assert "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set" in process.stdout
     with socket.socket() as closed:
+        # bound but not listening, held while doctor runs: refused, and no other test's server can take the port
         closed.bind(("127.0.0.1", 0))
         nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    process = run_doctor(tmp_path, db_url, fake, SLACK_API_URL=nowhere)
+        process = run_doctor(tmp_path, db_url, fake, SLACK_API_URL=nowhere)
     assert process.returncode == 1 and f"cannot reach Slack at {nowhere}/" in process.stdout
     assert "Traceback" not in process.stdout + process.stderr
 
@@ -129,10 +130,10 @@ def test_smtp_is_checked_when_it_is_set(tmp_path, fake, smtp_server):
     process = run_doctor(tmp_path, db_url, fake, SMTP_HOST="127.0.0.1", SMTP_PORT=str(port))
     assert process.returncode == 0, process.stdout
     assert f"ok       Email (SMTP): 127.0.0.1:{port} answers." in process.stdout
-    with socket.socket() as closed:
+    with socket.socket() as closed:  # bound, not listening, held during the run: refused, and nobody else's
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    process = run_doctor(tmp_path, db_url, fake, SMTP_HOST="127.0.0.1", SMTP_PORT=str(port))
+        process = run_doctor(tmp_path, db_url, fake, SMTP_HOST="127.0.0.1", SMTP_PORT=str(port))
     assert process.returncode == 1 and f"cannot reach 127.0.0.1:{port}" in process.stdout
 
 
