@@ -133,8 +133,11 @@ class OutboxSender:
                 raise
             except Exception:
                 log.exception("outbox pass failed; trying again shortly")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that lands as the event is set
+            # (a kick during shutdown), and this loop would then never end, hanging the server's clean-up
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def send_due(self, *, wait: bool = True) -> SendReport:
