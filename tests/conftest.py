@@ -13,6 +13,10 @@ from sqlalchemy import URL, create_engine, make_url, text
 
 from bot.db import open_database
 
+# The ~90 `records-bot` processes the tests start (CLI, chat, serve) keep the bytecode of the project's own modules
+# after the first one compiles it, even on a machine that sets PYTHONDONTWRITEBYTECODE (each would compile it again).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 
 @pytest.fixture
 def db_url(tmp_path):
