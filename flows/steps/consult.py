@@ -28,8 +28,10 @@ class ConsultSteps:
 
     def ask_consult(self, ctx: Ctx) -> list[Prompt]:
         asked = list(ctx.consults)
-        text = t("consult", consults=asked, last_day=last_day_note(ctx))
-        return [ask(ctx, "choice", text, choices=choices("consult", self.consult_kinds(ctx)))]
+        kinds = self.consult_kinds(ctx)
+        in_chat = any(k in kinds for k in ("colleague", "supervisor"))
+        text = t("consult", consults=asked, last_day=last_day_note(ctx), in_chat=in_chat)
+        return [ask(ctx, "choice", text, choices=choices("consult", kinds))]
 
     def read_consult(self, ctx: Ctx, raw: Any) -> str:
         kind = read_choice(raw, choices("consult", self.consult_kinds(ctx)))
