@@ -121,3 +121,13 @@ def run_cli_with_input(folder, text, *args):
     """records-bot <args> in folder with `text` typed in, its practice file the folder's own."""
     db_url = f"sqlite:///{folder / 'records-bot.db'}"
     return run_cli(folder, db_url, *args, typed=text, PRACTICE_FILE=str(folder / "practice.toml"))
+
+
+def test_a_denial_form_sent_without_a_ground_asks_for_the_ground_again_not_in_a_loop(newcomer):
+    empty_ground = ["2", "none", "2", "", "Safety plan details", ""]  # risk, no consult, deny; Enter at the grounds
+    fixed = ["4", "1", "Dr. Lee, PsyD"]  # the ground asked again, then the reviewer it now needs
+    out = chat(newcomer, ["/records-request", *DETAILS, *INTAKE, *TO_DECISION, *empty_ground, *fixed, "quit"]).stdout
+    assert out.count("Pick at least one ground.") == 1
+    after = out.split("Pick at least one ground.")[1]
+    assert after.index("Grounds for withholding") < after.index("Reviewing official"), "the ground first, then on"
+    assert "Here is the denial letter" in out

@@ -220,15 +220,23 @@ class TerminalChat:
         values: dict[str, Any] = self.conversation.kept_form(prompt.ref or "")
         names = [f.name for f in prompt.fields]
         values = {k: v for k, v in values.items() if k in names}
+        # the form came back with a field at fault (e.g. no ground ticked): that field is asked again, whatever was kept
+        wrong = [name for name in names if name in prompt.field_errors]
+        for name in wrong:
+            values.pop(name, None)
         if values:
             self.say(say("terminal.form_kept", count=len(values)))
         index = next((i for i, name in enumerate(names) if name not in values), len(names))
-        if index == len(names):
-            index = 0 if prompt.error else index
+        redo_all = index == len(names) and bool(prompt.error)  # wrong as a whole: every field again
+        if redo_all:
+            index = 0
         while index < len(names):
             field = prompt.fields[index]
             if not self.applies(prompt, field, values):  # e.g. the summary's agreement, for a copy
                 values.pop(field.name, None)
+                index += 1
+                continue
+            if field.name in values and not redo_all:  # kept from before: not asked twice
                 index += 1
                 continue
             try:
