@@ -215,6 +215,40 @@ def test_two_quick_changes_are_shown_in_the_order_they_were_made(bot: Bot):
     assert [c.ok for c in bot.fake.calls_to("views.update")] == [True, True]
 
 
+def test_a_change_reported_on_the_view_before_our_update_still_reshapes_what_our_update_shows(bot: Bot):
+    bot.send(slash_command(trigger_id="trig.race"))
+    bot.settle()
+    modal = Modal.opened(bot)
+    as_first_shown = json.loads(json.dumps(modal.view))  # blocks and hash h0, as the clinician's Slack still has them
+    modal.choose("access_type", "summary", action_ts="1700000001.000001")
+    assert "summary_agreed" in modal.fields  # our update (h1) is on its way to the clinician
+    # before h1 lands they switch back to a copy: Slack reports it with h0's blocks and h0's hash
+    modal.fill(access_type="copy")
+    body = view_action(
+        as_first_shown,
+        block_id="access_type",
+        action_id=modal.block("access_type")["element"]["action_id"],
+        values=modal.state(),
+        action_ts="1700000002.000001",
+    )
+    bot.send(body)
+    bot.settle()
+    assert "summary_agreed" not in modal.fields, "h1 showed the agreement: the copy takes it away again"
+    # a third change on h0 still lands on what is shown now
+    modal.fill(access_type="summary")
+    body = view_action(
+        as_first_shown,
+        block_id="access_type",
+        action_id=modal.block("access_type")["element"]["action_id"],
+        values=modal.state(),
+        action_ts="1700000003.000001",
+    )
+    bot.send(body)
+    bot.settle()
+    assert "summary_agreed" in modal.fields
+    assert [c.ok for c in bot.fake.calls_to("views.update")] == [True, True, True]
+
+
 def test_a_modal_changed_elsewhere_is_not_overwritten(bot: Bot):
     bot.send(slash_command(trigger_id="trig.elsewhere"))
     bot.settle()

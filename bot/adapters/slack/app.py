@@ -94,7 +94,7 @@ class SlackAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         # modals shown again after a change (view id -> hash replaced, hash now, when the change was made), and one
         # lock per modal being updated, so two quick changes are shown in the order they were made
-        self._view_updates: OrderedDict[str, tuple[str | None, str, float]] = OrderedDict()
+        self._view_updates: OrderedDict[str, tuple[str | None, tuple[str, ...], float]] = OrderedDict()
         self._view_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._slot_count, self._slots = (
             background_slots,
@@ -352,32 +352,39 @@ class SlackAdapter:
             if form is None or form.kind != "form":
                 return  # answered or replaced meanwhile (or not theirs): Submit says so
             again = blocks.reshaped_modal(form, view)
-            if again is not None:
-                await self._update_view(view, again, float(action.get("action_ts") or 0))
+            await self._update_view(view, again, float(action.get("action_ts") or 0))
         except Exception:  # the modal still works as shown; the flow checks the fields that apply on Submit
             log.exception("could not show the form again after a change")
 
     async def _update_view(self, view: dict[str, Any], again: dict[str, Any], changed_at: float) -> None:
-        """views.update on the hash the change was made on, so a view changed since is never overwritten.
+        """views.update when the fields that apply differ from what the modal shows, on the hash it shows them with.
 
-        The one exception is our own update of a moment ago: a change the person made before it landed is newer than
-        what it showed, so it goes on top of it; an older change never goes on top of a newer one.
+        What it shows is what our last update put there (a change made before that update landed still reports the
+        view as it was), else the view the change came from; an older change never goes on top of a newer one. A
+        hash Slack no longer has (the modal changed elsewhere, or was closed) leaves the modal as it is.
         """
-        view_id, seen = str(view["id"]), view.get("hash")
+        view_id = str(view["id"])
         lock = self._view_locks.get(view_id)
         if lock is None:
             lock = self._view_locks[view_id] = asyncio.Lock()
         async with lock:
-            last = self._view_updates.get(view_id)
+            last = self._view_updates.get(view_id)  # (hash, fields shown, time of the change it showed)
             if last is not None and changed_at <= last[2]:
                 return
-            use = last[1] if last is not None and seen == last[0] else seen
+            on_screen_hash, on_screen = (last[0], last[1]) if last is not None else (view.get("hash"), None)
+            if on_screen is None:
+                on_screen = blocks.input_ids(view)
+            wanted = blocks.input_ids(again)
+            if wanted == on_screen:  # the same fields still apply: nothing to redraw (what was typed stays as it is)
+                self._view_updates[view_id] = (on_screen_hash, on_screen, changed_at)  # yet newer than any late one
+                return
             try:
-                response = await self.client.views_update(view_id=view_id, hash=use, view=again)
-            except SlackApiError as exc:  # hash_conflict: changed since (a newer change shows it); not_found: closed
+                response = await self.client.views_update(view_id=view_id, hash=on_screen_hash, view=again)
+            except SlackApiError as exc:  # hash_conflict: changed elsewhere since; not_found: closed
                 log.info("views.update refused (%s); the modal stays as it is", exc.response.get("error"))
                 return
-            self._view_updates[view_id] = (use, str((response.get("view") or {}).get("hash") or ""), changed_at)
+            shown_hash = str((response.get("view") or {}).get("hash") or "")
+            self._view_updates[view_id] = (shown_hash, wanted, changed_at)
             while len(self._view_updates) > VIEWS_REMEMBERED:
                 self._view_updates.popitem(last=False)
 

@@ -465,8 +465,8 @@ def render_modal(
     }
 
 
-def reshaped_modal(prompt: Prompt, view: dict[str, Any]) -> dict[str, Any] | None:
-    """The modal again after a change to a field others depend on, or None when the same fields still apply.
+def reshaped_modal(prompt: Prompt, view: dict[str, Any]) -> dict[str, Any]:
+    """The modal again after a change to a field others depend on, with the fields that apply now.
 
     Built from the view as the person has it: the blocks above the form kept as shown, every answer kept.
     """
@@ -475,9 +475,12 @@ def reshaped_modal(prompt: Prompt, view: dict[str, Any]) -> dict[str, Any] | Non
     values = form_values((view.get("state") or {}).get("values") or {})
     again = render_modal(prompt, {"ref": prompt.ref}, values=values, lead=[dict(b) for b in shown[:first_input]])
     again["private_metadata"] = view.get("private_metadata") or again["private_metadata"]
-    before = [b.get("block_id") for b in shown if b.get("type") == "input"]
-    after = [b["block_id"] for b in again["blocks"] if b.get("type") == "input"]
-    return None if before == after else again
+    return again
+
+
+def input_ids(view: dict[str, Any]) -> tuple[str, ...]:
+    """The form fields a view shows, in order (its input blocks' ids)."""
+    return tuple(str(b.get("block_id")) for b in view.get("blocks") or [] if b.get("type") == "input")
 
 
 def form_values(prompt_fields: dict[str, Any]) -> dict[str, str]:
