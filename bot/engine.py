@@ -112,6 +112,10 @@ class Flow:
     # steps done once and never returned to with "back" (the step after one offers no way back to it)
     no_way_back: ClassVar[tuple[str, ...]] = ()
 
+    def allows_back(self, ctx: Ctx) -> bool:
+        """Whether "back" can move this run now (a flow may say no, e.g. once its subject is finished)."""
+        return True
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.steps = {k: v for k, v in vars(cls).items() if isinstance(v, Step)}
@@ -136,7 +140,7 @@ def prompts(flow: Flow, ctx: Ctx) -> list[Prompt]:
     step = flow.steps[ctx.state.step]
     shown = getattr(flow, step.ask)(ctx)
     trail = ctx.state.answers.get(TRAIL) or []
-    back = bool(trail) and trail[-1] not in flow.no_way_back
+    back = bool(trail) and trail[-1] not in flow.no_way_back and flow.allows_back(ctx)
     return [p if p.kind == "notice" else replace(p, ref=ctx.ref(), can_go_back=back) for p in shown]
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.engine import Flow, Go, Step
+from bot.engine import Ctx, Flow, Go, Step
+from bot.services.requests import OPEN_STATUSES
 from flows.steps.acknowledge import AcknowledgeSteps
 from flows.steps.common import CONTACT_FIELDS
 from flows.steps.consult import ConsultSteps
@@ -31,7 +32,13 @@ class RecordsRequestFlow(
 
     name = "records_request"
     first = "intake"
-    no_way_back = ("practice_details",)  # saved to practice.toml; corrected there, or with records-bot init
+    # the practice's details are saved to practice.toml (corrected there, or with records-bot init); the request made at
+    # intake is corrected with "edit RR-… received|requester|delivery"
+    no_way_back = ("practice_details", "intake")
+
+    def allows_back(self, ctx: Ctx) -> bool:
+        """No way back once the records or the denial went out: what follows is recorded, not redone."""
+        return ctx.request is None or ctx.request.status in OPEN_STATUSES
 
     # 0. Once, before the first request: the practice's own details every letter needs (saved to practice.toml).
     practice_details = Step(

@@ -409,3 +409,24 @@ def test_a_first_request_in_slack_asks_the_practice_details_once_saves_them_and_
     bot.send(slash_command(trigger_id="trig.second"))
     bot.settle()
     assert "client_label" in Modal.opened(bot).fields, "the details are not asked again"
+
+
+def back_buttons(bot: Bot, user: str = "U_CLIN") -> list[Any]:
+    ts, _, _ = latest_question(bot, user)
+    message = next(c for c in bot.fake.delivered("chat.postMessage") if str(c.response["ts"]) == ts)
+    return [b for b in message.args["blocks"] if b["type"] == "actions" and b["elements"][0].get("value") == "back"]
+
+
+def test_back_is_offered_only_where_it_can_go_back_and_a_redelivered_back_goes_back_once(bot: Bot):
+    new_request(bot)
+    assert back_buttons(bot) == [], "the request is made: no Back into the intake (edit corrects it)"
+    clicks(bot, "Mark as sent today")
+    assert back_buttons(bot), "the timeframe can go back to the acknowledgement"
+    clicks(bot, "On track: set a target date")
+    event = {"type": "message", "channel_type": "im", "channel": "D_CLIN", "user": "U_CLIN", "text": "back"}
+    body = event_callback(event)
+    bot.send(body)
+    bot.send(body, retry_num=1)  # Slack delivers the same event again
+    bot.settle()
+    assert run_step(bot) == "timeframe", "one step back, not two"
+    assert actions_logged(bot).count("step.back") == 1

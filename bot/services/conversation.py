@@ -159,7 +159,7 @@ class Conversation(Fixes, OversightCommands, CaseFiles, RequestCommands, Consult
         if verb in ("records-request", "new", "start"):
             return self.start(actor, inbound_key=inbound_key)
         if verb == "back":
-            return self.back(actor)
+            return self.back(actor, inbound_key=inbound_key)
         if verb in ("casefile", "case-file"):  # in chat, a request's case file to my DM (Teams has no Home tab)
             ref = REFERENCE.search(text)
             if not ref:

@@ -40,6 +40,10 @@ class EditRefused(Exception):
     """The correction cannot be made; the message says why and what to do instead."""
 
 
+class LostRace(EditRefused):
+    """Someone moved the run at the same moment: their change stands, this one is dropped."""
+
+
 def previous_step(run: FlowRun) -> str | None:
     """The step before this one, by the run's trail (None at the start, or where back is not possible)."""
     trail = [s for s in (run.answers or {}).get(TRAIL, []) if s != run.step]
@@ -68,9 +72,9 @@ def step_back(session: Session, run: FlowRun, member: Member, request: RecordsRe
         .values(step=target, answers={**run.answers, TRAIL: trail}, version=run.version + 1, updated_at=utcnow())
         .returning(col(FlowRun.id))
     ).first()
-    if moved is None:  # someone else moved the run at the same moment: their change stands, this one is dropped
+    if moved is None:
         session.refresh(run)
-        raise EditRefused(say("already_done"))
+        raise LostRace(say("already_done"))
     if request is not None:
         audit.record(
             session,

@@ -25,8 +25,11 @@ if TYPE_CHECKING:
 class Fixes:
     """Mixed into Conversation: going back a step, correcting a request's received date, requester or delivery."""
 
-    def back(self: Conversation, actor: Actor, ref: str | None = None) -> Reply:
-        """One step back in the run this question belongs to (or the person's latest open run); answers are kept."""
+    def back(self: Conversation, actor: Actor, ref: str | None = None, *, inbound_key: str | None = None) -> Reply:
+        """One step back in the run this question belongs to (or the person's latest open run); answers are kept.
+
+        A typed "back" delivered twice (its event id) or a Back clicked twice (the question's version) goes back once.
+        """
         with session_scope(self.engine) as session:
             member = self._member(session, actor)
             if member is None:
@@ -40,9 +43,13 @@ class Fixes:
             if asked is not None and (asked.step, asked.version) != (run.step, run.version):
                 # a Back on a question already answered (or a second click): the run has moved on, nothing changes
                 return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
+            if inbound_key and not self._claim_key(session, inbound_key):
+                return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
             request = session.get(RecordsRequest, run.request_id) if run.request_id else None
             try:
                 editing.step_back(session, run, member, request)
+            except editing.LostRace:  # another Back moved the run at the same moment: that one stands
+                return Reply(prompts=[self._notice(say("already_done"))], duplicate=True)
             except EditRefused as exc:
                 reply = Reply(prompts=[self._notice(str(exc)), *self._asking(session, run, member)])
             else:

@@ -63,8 +63,11 @@ def header(ctx: Ctx) -> str | None:
 
 def send_by(ctx: Ctx) -> date:
     """The day to act by: the deadline, or the last business day before it when the office is closed on it."""
-    due, jurisdiction = ctx.request.effective_due, ctx.request.jurisdiction
-    return due if is_business_day(due, jurisdiction) else last_business_day_before(due, jurisdiction)
+    due, jurisdiction, closed = ctx.request.effective_due, ctx.request.jurisdiction, set(ctx.practice.closed_days)
+    day = due if is_business_day(due, jurisdiction) else last_business_day_before(due, jurisdiction)
+    while day in closed and day > ctx.today:  # the practice's own closed days too (never before today)
+        day = last_business_day_before(day, jurisdiction)
+    return day
 
 
 def last_day(ctx: Ctx) -> bool:
