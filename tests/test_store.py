@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -102,3 +103,41 @@ def test_a_failed_insert_names_no_client_details_in_its_error(tmp_path):
         session.add(RecordsRequest(client_label="ZQ-99", scope_note="intake and sessions", **row))
     assert "ZQ-99" not in str(failed.value) and "intake and sessions" not in str(failed.value)
     assert "hidden" in str(failed.value)
+
+
+def test_a_request_denied_before_its_letter_date_was_kept_on_it_gets_it_from_its_letter(tmp_path):
+    from alembic import command
+    from sqlalchemy import text as sql
+    from sqlmodel import select
+
+    from bot.db import alembic_config
+    from bot.store import RecordsRequest, session_scope
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = alembic_config(str(engine.url))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")  # as the database was before
+        connection.execute(
+            sql(
+                "INSERT INTO records_requests (reference, client_label, requester_type, therapy_format, parties,"
+                " received_on, access_type, form, delivery, language, third_party_direction, direction_on_file,"
+                " jurisdiction, due_on, deadline, status, step, release, denial, created_at, updated_at)"
+                " VALUES ('RR-2026-0001', 'AB-1', 'client', 'individual', '[]', '2026-10-01', 'copy', 'electronic',"
+                " 'portal', 'en', 0, 0, 'US', '2026-10-31', '{}', 'denied', 'follow_up', '{}',"
+                " '{\"grounds\": [\"endanger_life\"]}', '2026-10-01', '2026-10-01')"
+            )
+        )
+        for sent in ("2026-10-20", "2026-10-15"):
+            connection.execute(
+                sql(
+                    "INSERT INTO drafts (request_id, kind, language, body, created_at, sent_on)"
+                    f" VALUES (1, 'denial', 'en', 'letter', '2026-10-01', '{sent}')"
+                )
+            )
+    upgrade(engine)
+    with session_scope(engine) as session:
+        request = session.exec(select(RecordsRequest)).one()
+        assert request.denial == {"grounds": ["endanger_life"], "sent_on": "2026-10-15"}  # the first letter's day
+        assert request.answered_on == date(2026, 10, 15)  # so its follow-up reminder can be planned
+    engine.dispose()
