@@ -113,3 +113,18 @@ def test_dates_and_choices_are_read_the_way_people_type_them(tmp_path):
     assert alex.step == "consult_who"
     alex.answers("dana")
     assert alex.step == "consult_question"
+
+
+def test_a_copy_for_someone_else_ticked_by_mistake_is_undone_with_edit_and_the_run_moves_on(tmp_path):
+    conversation = open_conversation(tmp_path, TODAY)
+    alex = Person(conversation, "Alex")
+    start_request(alex, third_party="yes")
+    assert alex.step == "direction"
+    alex.types("back")
+    alex.sees("edit RR-2026-0001 third-party")  # no way back into the intake: edit says how
+    alex.types("edit RR-2026-0001 third-party no")
+    alex.sees("Corrected RR-2026-0001: the copy goes to the client; no signed direction is needed.")
+    assert alex.step == "acknowledge", "the direction question no longer applies"
+    row = request_row(conversation)
+    assert (row.third_party_direction, row.direction_on_file) == (False, False)
+    assert "request.corrected" in audit_actions(conversation)

@@ -33,6 +33,9 @@ EDITABLE = {
     "requester_type": "requester_type",
     "who": "requester_type",
     "delivery": "delivery",
+    "third-party": "third_party_direction",
+    "third_party": "third_party_direction",
+    "recipient": "third_party_direction",
 }
 
 
@@ -102,6 +105,8 @@ def question(request: RecordsRequest, field: str) -> Prompt:
 
 
 def _options(field: str):  # type: ignore[no-untyped-def]
+    if field == "third_party_direction":
+        return choices("yesno", ("no", "yes"))
     return choices("requester", REQUESTERS) if field == "requester_type" else choices("delivery", DELIVERIES)
 
 
@@ -126,6 +131,12 @@ def correct(
     elif field == "requester_type":
         value = read_choice(raw, _options(field))
         changes = {"requester_type": value}
+    elif field == "third_party_direction":
+        value = read_choice(raw, _options(field)) == "yes"
+        changes = {"third_party_direction": value}
+        if not value:  # the copy goes to the client after all: no signed direction is waited for
+            release = {k: v for k, v in (request.release or {}).items() if k != "direction"}
+            changes |= {"direction_on_file": False, "release": release}
     else:
         value = read_choice(raw, _options(field))
         if value in ("encrypted_email", "unencrypted_email", "portal") and request.form == "paper":
@@ -145,8 +156,27 @@ def correct(
     )
     if field == "received_on":
         _move_ack_reminder(session, request, practice)
+    if field == "third_party_direction" and not value:
+        _leave_direction_step(session, request, member)
     plan_reminders(session, request, practice, now=utcnow())
     return say("editing.corrected", field=field, request=request, before=before, today=today)
+
+
+def _leave_direction_step(session: Session, request: RecordsRequest, member: Member) -> None:
+    """A run waiting at the third-party direction step goes on to the acknowledgement (or, acknowledged, the
+    timeframe): that question no longer applies."""
+    run = session.exec(
+        select(FlowRun).where(FlowRun.request_id == request.id, FlowRun.status == "active", FlowRun.step == "direction")
+    ).first()
+    if run is None:
+        return
+    step = "timeframe" if request.acknowledged_on else "acknowledge"
+    session.execute(
+        update(FlowRun)
+        .where(col(FlowRun.id) == run.id, col(FlowRun.version) == run.version)
+        .values(step=step, version=run.version + 1, updated_at=utcnow())
+    )
+    requests.update_request(session, request, {"step": step}, actor=member.name)
 
 
 def _new_deadlines(request: RecordsRequest, received: date, practice: PracticeSettings) -> dict[str, Any]:
