@@ -45,6 +45,11 @@ def use_practice_templates(folder: Path | None) -> None:
     _practice_dir = str(folder) if folder else None
 
 
+def practice_templates() -> str | None:
+    """The folder of the practice's own templates in use (None: the built-in ones)."""
+    return _practice_dir
+
+
 def render(name: str, **context: Any) -> str:
     """Render one template file by name, e.g. render("letters/acknowledgement.en.md.j2", ...)."""
     return environment(_practice_dir).get_template(name).render(**context).strip()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
+from bot import text
 from bot.domain.deadlines import is_business_day, last_business_day_before
 from bot.engine import Ctx
 from bot.prompts import Choice, Prompt
@@ -43,6 +45,12 @@ def t(key: str, **context: Any) -> str:
 
 
 def choices(group: str, values: tuple[str, ...]) -> tuple[Choice, ...]:
+    return _choices(group, tuple(values), text.practice_templates())
+
+
+@lru_cache(maxsize=1024)
+def _choices(group: str, values: tuple[str, ...], _templates: str | None) -> tuple[Choice, ...]:
+    # option labels are fixed words from the templates: made once per set of templates, not on every question
     return tuple(Choice(v, t("label", group=group, value=v)) for v in values)
 
 
