@@ -430,3 +430,27 @@ def test_back_is_offered_only_where_it_can_go_back_and_a_redelivered_back_goes_b
     bot.settle()
     assert run_step(bot) == "timeframe", "one step back, not two"
     assert actions_logged(bot).count("step.back") == 1
+
+
+def test_with_one_day_left_slack_offers_only_what_is_still_possible(bot: Bot):
+    submit_intake(bot, open_intake(bot), received_on="2026-02-01")  # 30 days: due tomorrow, 2026-03-03
+    clicks(bot, "Mark as sent today")
+    words = last_words(bot, "D_CLIN")
+    assert "One day left: due tomorrow, 2026-03-03." in words
+    _, actions, _ = latest_question(bot)
+    labels = [e["text"]["text"] for e in actions["elements"]]
+    assert labels == ["Release by the deadline", "Send the one extension notice today"]
+    clicks(bot, "Release by the deadline")
+    assert run_step(bot) == "review" and the_request(bot).target_on == date(2026, 3, 3)
+
+
+def test_a_copy_for_someone_else_is_settled_before_the_acknowledgement_in_slack(bot: Bot):
+    submit_intake(bot, open_intake(bot), third_party="yes")
+    assert run_step(bot) == "direction", "who receives it and the signed document, as the request is taken"
+    clicks(bot, "Open the form")
+    direction = Modal.opened(bot)
+    direction.fill(recipient="Dr. Lee Park", kind="ehr_electronic", on_file="no")
+    status, text = direction.submit()
+    assert status == 200 and text == "", text
+    assert run_step(bot) == "acknowledge"
+    assert "we will send it to Dr. Lee Park, the person you named" in last_words(bot, "D_CLIN")
