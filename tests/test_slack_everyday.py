@@ -45,6 +45,11 @@ def uses_command(bot: Bot, text: str, user: str = "U_CLIN") -> str:
     return body
 
 
+def message_at(bot: Bot, ts: str) -> Any:
+    """The chat.postMessage call that posted the message Slack gave this ts."""
+    return next(c for c in bot.fake.delivered("chat.postMessage") if str(c.response["ts"]) == ts)
+
+
 def latest_question(bot: Bot, user: str = "U_CLIN") -> tuple[str, dict[str, Any], str]:
     """The latest message in the member's DM that asks something: (its ts, its actions block, its text)."""
     for call in reversed(bot.fake.delivered("chat.postMessage")):
@@ -133,7 +138,7 @@ def test_the_back_button_on_a_step_goes_back_once_however_often_it_is_clicked(bo
     clicks(bot, "On track: set a target date")
     assert run_step(bot) == "target"
     ts, _, text = latest_question(bot)
-    message = next(c for c in bot.fake.delivered("chat.postMessage") if str(c.response["ts"]) == ts)
+    message = message_at(bot, ts)
     back = next(b for b in message.args["blocks"] if b["type"] == "actions" and b["elements"][0].get("value") == "back")
     click = block_action(
         block_id=back["block_id"],
@@ -233,7 +238,7 @@ def test_an_admin_reassigns_in_slack_and_the_new_owner_is_told_and_gets_the_remi
 def ticks(bot: Bot, values: list[str], user: str = "U_CLIN") -> None:
     """Tick these boxes of the latest checklist and click Done (Slack sends the ticks in the message state)."""
     ts, boxes, text = latest_question(bot, user)
-    message = next(c for c in bot.fake.delivered("chat.postMessage") if str(c.response["ts"]) == ts)
+    message = message_at(bot, ts)
     done = next(b for b in message.args["blocks"] if b["type"] == "actions" and b["elements"][0].get("value") == "done")
     element = boxes["elements"][0]
     picked = [o for o in element["options"] if o["value"] in values]
@@ -318,7 +323,7 @@ def test_a_supervisor_answers_a_consult_with_a_note_the_asker_sees_it_and_the_ca
         bot.settle()
     assert run_step(bot) == "consult_question"
     ts, _, text = latest_question(bot)
-    message = next(c for c in bot.fake.delivered("chat.postMessage") if str(c.response["ts"]) == ts)
+    message = message_at(bot, ts)
     box = next(b for b in message.args["blocks"] if b["type"] == "input")
     bot.send(
         block_action(
@@ -335,7 +340,7 @@ def test_a_supervisor_answers_a_consult_with_a_note_the_asker_sees_it_and_the_ca
     assert "RR-2026-0001" in card and "former partner" in card and "JQ-17" not in card, "no client details"
 
     ts, buttons, text = latest_question(bot, "U_SUP")
-    message = next(c for c in bot.fake.delivered("chat.postMessage") if str(c.response["ts"]) == ts)
+    message = message_at(bot, ts)
     note = next(b for b in message.args["blocks"] if b["type"] == "input")
     helps = next(e for e in buttons["elements"] if e["text"]["text"] == "I can help")
     note_state = {
@@ -413,7 +418,7 @@ def test_a_first_request_in_slack_asks_the_practice_details_once_saves_them_and_
 
 def back_buttons(bot: Bot, user: str = "U_CLIN") -> list[Any]:
     ts, _, _ = latest_question(bot, user)
-    message = next(c for c in bot.fake.delivered("chat.postMessage") if str(c.response["ts"]) == ts)
+    message = message_at(bot, ts)
     return [b for b in message.args["blocks"] if b["type"] == "actions" and b["elements"][0].get("value") == "back"]
 
 

@@ -12,6 +12,7 @@ from bot.store import FlowRun, RecordsRequest
 from tests.conversation_helpers import INTAKE, Person
 from tests.fakes.slack_api import block_action, slash_command, view_action, view_submission
 from tests.slack_bot import Bot
+from tests.teams_bot import INTAKE as CHAT_INTAKE
 
 # ---- the clinician's side of an open modal ---------------------------------------------------------------------------
 
@@ -118,17 +119,8 @@ def intake_taken(bot: Bot) -> dict[str, Any]:
         return dict(session.exec(select(FlowRun)).one().answers["intake"])
 
 
-INTAKE_TYPED = {
-    "client_label": "JQ-17",
-    "requester_type": "client",
-    "therapy_format": "individual",
-    "received_on": "2026-03-01",
-    "scope": "all records",
-    "form": "electronic",
-    "delivery": "portal",
-    "third_party": "no",
-    "pages": "12",
-}
+# the intake as typed into the modal; each test makes the choice it is about (the kind of access)
+INTAKE_TYPED = {k: v for k, v in CHAT_INTAKE.items() if k not in ("access_type", "language")}
 
 
 # ---- the intake: the summary's advance agreement ---------------------------------------------------------------------
@@ -222,29 +214,19 @@ def test_a_change_reported_on_the_view_before_our_update_still_reshapes_what_our
     as_first_shown = json.loads(json.dumps(modal.view))  # blocks and hash h0, as the clinician's Slack still has them
     modal.choose("access_type", "summary", action_ts="1700000001.000001")
     assert "summary_agreed" in modal.fields  # our update (h1) is on its way to the clinician
-    # before h1 lands they switch back to a copy: Slack reports it with h0's blocks and h0's hash
-    modal.fill(access_type="copy")
-    body = view_action(
-        as_first_shown,
-        block_id="access_type",
-        action_id=modal.block("access_type")["element"]["action_id"],
-        values=modal.state(),
-        action_ts="1700000002.000001",
-    )
-    bot.send(body)
-    bot.settle()
+
+    def chosen_on_the_first_view(access: str, at: str) -> None:
+        """Slack reports a change with the blocks and hash of the view the clinician still has (h0)."""
+        modal.fill(access_type=access)
+        action = modal.block("access_type")["element"]["action_id"]
+        bot.send(
+            view_action(as_first_shown, block_id="access_type", action_id=action, values=modal.state(), action_ts=at)
+        )
+        bot.settle()
+
+    chosen_on_the_first_view("copy", "1700000002.000001")  # before h1 lands they switch back to a copy
     assert "summary_agreed" not in modal.fields, "h1 showed the agreement: the copy takes it away again"
-    # a third change on h0 still lands on what is shown now
-    modal.fill(access_type="summary")
-    body = view_action(
-        as_first_shown,
-        block_id="access_type",
-        action_id=modal.block("access_type")["element"]["action_id"],
-        values=modal.state(),
-        action_ts="1700000003.000001",
-    )
-    bot.send(body)
-    bot.settle()
+    chosen_on_the_first_view("summary", "1700000003.000001")  # a third change on h0 lands on what is shown now
     assert "summary_agreed" in modal.fields
     assert [c.ok for c in bot.fake.calls_to("views.update")] == [True, True, True]
 

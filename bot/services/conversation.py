@@ -172,7 +172,8 @@ class Conversation(Fixes, OversightCommands, CaseFiles, RequestCommands, Consult
             if verb == "help":
                 return Reply(prompts=[self._notice(say("help"))])
             if verb == "list":
-                return Reply(prompts=[self._notice(self._list_text(session, member))])
+                # supervisors and admins see the whole practice
+                return Reply(prompts=[self._notice(self.list_text(session, member))])
             if verb == "settings":
                 allowed = member.role == "admin"
                 return Reply(

@@ -18,10 +18,11 @@ from bot.services import audit, requests
 from bot.services.reminders import plan_reminders
 from bot.store import FlowRun, Member, RecordsRequest, Reminder, utcnow
 from bot.text import say
+from flows.records_request import RecordsRequestFlow
 from flows.steps.common import DELIVERIES, EARLIEST_RECEIPT, REQUESTERS, choices
 
 # steps a run never goes back into: the request exists (fix it with edit), the practice is set up (records-bot init)
-NOT_BACK_INTO = ("intake", "practice_details")
+NOT_BACK_INTO = RecordsRequestFlow.no_way_back
 # a consult already sent is not sent twice: going back from its follow-up steps lands on the consult menu
 BACK_TO_MENU = ("consult_who", "consult_question", "consult_email")
 # what `edit RR-… <field>` corrects, by the words people use for it

@@ -147,9 +147,6 @@ class RequestCommands:
             outbound=[channel_post(self.practice, "cancelled", request, owner_name(session, request))],
         )
 
-    def _list_text(self: Conversation, session: Session, member: Member) -> str:
-        return self.list_text(session, member)  # supervisors and admins see the whole practice
-
     def _status_text(self: Conversation, session: Session, request: RecordsRequest) -> str:
         owner = session.get(Member, request.owner_id) if request.owner_id else None
         asked = consults.states(session, request)  # each consult as it stands now: answered (with the note) or waiting

@@ -412,6 +412,25 @@ def _payload(data: dict[str, Any]) -> str:
     return urlencode({"payload": json.dumps(data)})
 
 
+def _interaction(kind: str, *, user: str, team: str, **rest: Any) -> str:
+    """An interactivity payload (block_actions, view_submission): who, in which workspace, then what and where."""
+    return _payload(
+        {
+            "type": kind,
+            "team": {"id": team, "domain": "test"},
+            "user": {"id": user, "team_id": team, "name": user.lower()},
+            "api_app_id": "A_TEST",
+            "trigger_id": f"trig.{time.monotonic_ns()}",
+            **rest,
+        }
+    )
+
+
+def _block_actions(action: dict[str, Any], *, user: str, team: str, **where: Any) -> str:
+    """A click or a change: where it happened (container, message or view, state) and the action."""
+    return _interaction("block_actions", user=user, team=team, **where, actions=[action])
+
+
 def block_action(
     *,
     block_id: str,
@@ -438,19 +457,14 @@ def block_action(
     if element == "button":
         action |= {"value": value, "text": {"type": "plain_text", "text": label}}
     action |= extra or {}
-    return _payload(
-        {
-            "type": "block_actions",
-            "team": {"id": team, "domain": "test"},
-            "user": {"id": user, "team_id": team, "name": user.lower()},
-            "api_app_id": "A_TEST",
-            "trigger_id": f"trig.{time.monotonic_ns()}",
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
-            "channel": {"id": channel, "name": "directmessage"},
-            "message": {"type": "message", "ts": message_ts, "text": message_text, "blocks": []},
-            "state": {"values": state or {}},
-            "actions": [action],
-        }
+    return _block_actions(
+        action,
+        user=user,
+        team=team,
+        container={"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+        channel={"id": channel, "name": "directmessage"},
+        message={"type": "message", "ts": message_ts, "text": message_text, "blocks": []},
+        state={"values": state or {}},
     )
 
 
@@ -469,26 +483,21 @@ def view_action(
     values are the view's state {block_id: {action_id: element state}}, the changed element's among them."""
     state = values[block_id][action_id]
     action = {"block_id": block_id, "action_id": action_id, "action_ts": action_ts or f"{time.time():.6f}"} | state
-    return _payload(
-        {
-            "type": "block_actions",
-            "team": {"id": team, "domain": "test"},
-            "user": {"id": user, "team_id": team, "name": user.lower()},
-            "api_app_id": "A_TEST",
-            "trigger_id": f"trig.{time.monotonic_ns()}",
-            "container": {"type": "view", "view_id": view["id"]},
-            "view": {
-                "id": view["id"],
-                "hash": view_hash or view["hash"],
-                "type": "modal",
-                "callback_id": view.get("callback_id"),
-                "private_metadata": view.get("private_metadata"),
-                "blocks": view.get("blocks") or [],
-                "state": {"values": values},
-                "team_id": team,
-            },
-            "actions": [action],
-        }
+    return _block_actions(
+        action,
+        user=user,
+        team=team,
+        container={"type": "view", "view_id": view["id"]},
+        view={
+            "id": view["id"],
+            "hash": view_hash or view["hash"],
+            "type": "modal",
+            "callback_id": view.get("callback_id"),
+            "private_metadata": view.get("private_metadata"),
+            "blocks": view.get("blocks") or [],
+            "state": {"values": values},
+            "team_id": team,
+        },
     )
 
 
@@ -515,18 +524,13 @@ def home_action(
     else:
         option = {"text": {"type": "plain_text", "text": label}, "value": selected}
         action |= {"type": "static_select", "selected_option": option}
-    return _payload(
-        {
-            "type": "block_actions",
-            "team": {"id": team, "domain": "test"},
-            "user": {"id": user, "team_id": team, "name": user.lower()},
-            "api_app_id": "A_TEST",
-            "trigger_id": f"trig.{time.monotonic_ns()}",
-            "container": {"type": "view", "view_id": view_id},
-            "view": {"id": view_id, "type": "home", "hash": "h1", "state": {"values": {}}},
-            "state": {"values": {}},
-            "actions": [action],
-        }
+    return _block_actions(
+        action,
+        user=user,
+        team=team,
+        container={"type": "view", "view_id": view_id},
+        view={"id": view_id, "type": "home", "hash": "h1", "state": {"values": {}}},
+        state={"values": {}},
     )
 
 
@@ -541,24 +545,16 @@ def view_submission(
     callback_id: str = "rr_form",
 ) -> str:
     """The payload body of a modal's Submit: values are {block_id: {action_id: element state}}."""
-    return _payload(
-        {
-            "type": "view_submission",
-            "team": {"id": team, "domain": "test"},
-            "user": {"id": user, "team_id": team, "name": user.lower()},
-            "api_app_id": "A_TEST",
-            "trigger_id": f"trig.{time.monotonic_ns()}",
-            "view": {
-                "id": view_id,
-                "hash": view_hash,
-                "type": "modal",
-                "callback_id": callback_id,
-                "private_metadata": private_metadata,
-                "state": {"values": values},
-                "team_id": team,
-            },
-        }
-    )
+    view = {
+        "id": view_id,
+        "hash": view_hash,
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": private_metadata,
+        "state": {"values": values},
+        "team_id": team,
+    }
+    return _interaction("view_submission", user=user, team=team, view=view)
 
 
 def event_callback(event: dict[str, Any], *, team: str = TEAM_ID) -> str:
